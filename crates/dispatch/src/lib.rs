@@ -1,0 +1,1 @@
+//! hookwire-dispatch (work in progress).

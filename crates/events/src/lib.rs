@@ -1,0 +1,1 @@
+//! hookwire-events (work in progress).

@@ -1,0 +1,1 @@
+//! hookwire-retry (work in progress).

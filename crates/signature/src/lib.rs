@@ -1,0 +1,1 @@
+//! hookwire-signature (work in progress).

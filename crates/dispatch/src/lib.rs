@@ -1,1 +1,8 @@
-//! hookwire-dispatch (work in progress).
+//! hookwire-dispatch: the embeddable webhook dispatcher (work in progress).
+//!
+//! See `../shared/DESIGN.md` for the data flow: `send` stores a message and one delivery per
+//! subscribed endpoint before it returns; workers claim due deliveries under a lease, sign,
+//! POST, classify the outcome and record the attempt.
+
+pub mod model;
+pub mod store;

@@ -1,0 +1,152 @@
+//! HMAC-SHA256 keys: how a secret's text becomes key bytes, and a pre-keyed MAC state.
+
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// How the text of an HMAC secret becomes key bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum KeyEncoding {
+    /// The UTF-8 bytes of the whole text, prefix included (ZITADEL, Stripe, GitHub, Zero Trust
+    /// Analytics, Hub Message by default).
+    Utf8,
+    /// The text hex-decoded (ZeroTier; Hub Message as an option).
+    Hex,
+    /// Standard Webhooks: an optional `whsec_` prefix, then standard base64 (padding optional).
+    WhsecBase64,
+}
+
+/// Lenient standard base64: padding optional, non-zero trailing bits tolerated (as Python's
+/// `b64decode`, which the Standard Webhooks reference library uses).
+pub(crate) const B64_LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// Decodes a `whsec_`-style secret: strip `prefix` if present, then lenient base64.
+pub(crate) fn decode_prefixed_b64(text: &str, prefix: &str) -> Result<Zeroizing<Vec<u8>>> {
+    let body = text.trim();
+    let body = body.strip_prefix(prefix).unwrap_or(body);
+    if body.is_empty() {
+        return Err(Error::BadKey("empty secret"));
+    }
+    let bytes = B64_LENIENT
+        .decode(body)
+        .map_err(|_| Error::BadKey("secret is not valid base64"))?;
+    Ok(Zeroizing::new(bytes))
+}
+
+impl KeyEncoding {
+    /// The key bytes of `secret` under this encoding.
+    pub(crate) fn key_bytes(self, secret: &Secret) -> Result<Zeroizing<Vec<u8>>> {
+        let text = secret.expose_secret();
+        let bytes = match self {
+            KeyEncoding::Utf8 => Zeroizing::new(text.as_bytes().to_vec()),
+            KeyEncoding::Hex => Zeroizing::new(
+                hex::decode(text.trim()).map_err(|_| Error::BadKey("secret is not valid hex"))?,
+            ),
+            KeyEncoding::WhsecBase64 => decode_prefixed_b64(text, "whsec_")?,
+        };
+        if bytes.is_empty() {
+            return Err(Error::BadKey("empty secret"));
+        }
+        Ok(bytes)
+    }
+
+    /// A fresh random secret in the text form this encoding reads.
+    pub(crate) fn generate(self) -> Result<Secret> {
+        match self {
+            KeyEncoding::Utf8 | KeyEncoding::Hex => Ok(Secret::new(crate::secret::random_hex(32)?)),
+            KeyEncoding::WhsecBase64 => {
+                let mut key = Zeroizing::new([0u8; 32]);
+                crate::secret::random_bytes(&mut *key)?;
+                Ok(Secret::new(format!(
+                    "whsec_{}",
+                    base64::engine::general_purpose::STANDARD.encode(*key)
+                )))
+            }
+        }
+    }
+}
+
+/// An HMAC-SHA256 state already keyed with one secret; cloning it skips re-keying.
+/// The state is zeroized on drop (hmac's `zeroize` feature).
+#[derive(Clone)]
+pub(crate) struct HmacKey(Hmac<Sha256>);
+
+impl HmacKey {
+    pub(crate) fn new(secret: &Secret, encoding: KeyEncoding) -> Result<Self> {
+        let bytes = encoding.key_bytes(secret)?;
+        Self::from_bytes(&bytes)
+    }
+
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Hmac::<Sha256>::new_from_slice(bytes)
+            .map(Self)
+            .map_err(|_| Error::BadKey("unusable HMAC key"))
+    }
+
+    /// HMAC over the concatenation of `parts`.
+    pub(crate) fn tag(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = self.0.clone();
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// Constant-time equality of a computed tag and a received one (lengths may differ).
+pub(crate) fn ct_eq(expected: &[u8; 32], received: &[u8]) -> bool {
+    received.len() == 32 && bool::from(expected.as_slice().ct_eq(received))
+}
+
+/// Decodes 64 hex digits (either case) into 32 bytes; anything else gives `None`.
+pub(crate) fn hex32(text: &[u8]) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(text, &mut out).ok()?;
+    Some(out)
+}
+
+/// Formats `n` in decimal into `buf` without allocating.
+pub(crate) fn fmt_i64(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut pos = buf.len();
+    let negative = n < 0;
+    let mut v = n.unsigned_abs();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if negative {
+        pos -= 1;
+        buf[pos] = b'-';
+    }
+    &buf[pos..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fmt_i64_matches_display() {
+        for n in [0, 1, -1, 9, 10, 1_694_033_429, i64::MAX, i64::MIN] {
+            let mut buf = [0u8; 20];
+            assert_eq!(fmt_i64(n, &mut buf), n.to_string().as_bytes());
+        }
+    }
+}

@@ -37,7 +37,8 @@ pub enum Backoff {
         #[serde(with = "crate::ms")]
         base: Duration,
         /// The growth factor, finite and at least 1. Integral factors are computed
-        /// exactly in integers; others in `f64`.
+        /// exactly in integers; others in `f64`. JSON keeps short decimals (1.5, 2.25)
+        /// exactly.
         factor: f64,
         /// The largest delay.
         #[serde(with = "crate::ms")]

@@ -5,4 +5,9 @@
 //! POST, classify the outcome and record the attempt.
 
 pub mod model;
+pub mod ssrf;
 pub mod store;
+pub mod transport;
+
+/// The `User-Agent` sent unless the builder sets another.
+pub const DEFAULT_USER_AGENT: &str = concat!("hookwire/", env!("CARGO_PKG_VERSION"));

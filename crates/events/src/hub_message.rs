@@ -84,7 +84,6 @@ string_enum! {
 
 /// `auth` as returned by the API (credentials are never returned).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct WebhookAuth {
     /// `type`.
     #[serde(rename = "type")]
@@ -103,7 +102,6 @@ pub struct WebhookAuth {
 /// and is redacted from `Debug`.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct Webhook {
     /// `id` (32 upper-case hex).
     pub id: String,
@@ -201,7 +199,6 @@ impl Webhook {
 
 /// `message.metadata` of a DEFAULT payload.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct MessageMetadata {
     /// `forwarded`.
     #[serde(
@@ -245,7 +242,6 @@ pub struct MessageMetadata {
 
 /// `message.sender` / `message.recipient`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct Party {
     /// `identifier`.
     #[serde(
@@ -268,7 +264,6 @@ pub struct Party {
 
 /// One `contents[]` or `attachments[]` item: `@class` + `type` typed, the rest kept.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct ContentItem {
     /// `@class` (e.g. `.TextContent`).
     #[serde(
@@ -300,7 +295,6 @@ impl ContentItem {
 
 /// `message` of a DEFAULT payload.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct Message {
     /// `_id` (32 upper-case hex).
     #[serde(rename = "_id")]
@@ -408,7 +402,6 @@ impl Message {
 /// The DEFAULT payload: `{"message": {...}, "messageEventType": "NEW_MESSAGE"}`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct DefaultEnvelope {
     /// `message`.
     pub message: Message,

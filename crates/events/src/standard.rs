@@ -11,7 +11,6 @@ pub const EVENT_TYPES: &[&str] = &[];
 
 /// One Standard Webhooks event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
 pub struct Event {
     /// `type` (full-stop delimited, e.g. `user.created`).
     #[serde(rename = "type")]

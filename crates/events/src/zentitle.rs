@@ -62,7 +62,6 @@ pub const EVENT_TYPES: &[&str] = EventCode::KNOWN;
 /// Customer payload (`customer.*`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct CustomerPayload {
     /// `customerId`.
     pub customer_id: String,
@@ -88,7 +87,6 @@ pub struct CustomerPayload {
 /// Entitlement payload (`entitlement.*` except seats, groups and usage).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct EntitlementPayload {
     /// `entitlementId`.
     pub entitlement_id: String,
@@ -135,7 +133,6 @@ pub struct EntitlementPayload {
 /// Seat payload (`entitlement.seat.*`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct SeatPayload {
     /// `entitlementId`.
     pub entitlement_id: String,
@@ -210,7 +207,6 @@ pub enum Payload {
 /// One Zentitle2 webhook delivery.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct Event {
     /// `eventId` (`event_…`).
     pub event_id: String,

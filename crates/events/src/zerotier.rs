@@ -138,7 +138,6 @@ macro_rules! hooks {
         $(
             $(#[$doc])*
             #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-            #[non_exhaustive]
             pub struct $name {
                 /// Id of this hook.
                 pub hook_id: String,
@@ -330,7 +329,6 @@ hooks! {
 
 /// A hook with a `hook_type` this version does not know: the base fields and everything else.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct UnknownHook {
     /// `hook_id`.
     pub hook_id: String,

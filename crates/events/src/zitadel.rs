@@ -111,7 +111,6 @@ macro_rules! opt_fields {
     ($(#[$smeta:meta])* pub struct $name:ident { $( $(#[$fmeta:meta])* $field:ident : $ty:ty = $wire:literal, )* }) => {
         $(#[$smeta])*
         #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-        #[non_exhaustive]
         pub struct $name {
             $(
                 #[doc = concat!("`", $wire, "`.")]
@@ -220,7 +219,6 @@ opt_fields! {
 /// A function execution (`function/preuserinfo`, `function/preaccesstoken`, ...).
 /// `userinfo` and `user` have non-uniform casing, so they stay JSON with accessors.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct FunctionExecution {
     /// `function` (`function/<name>`).
     pub function: String,
@@ -285,7 +283,6 @@ impl FunctionExecution {
 
 /// `set_user_metadata[]` of a function reply.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct SetUserMetadata {
     /// `key`.
     pub key: String,
@@ -309,7 +306,6 @@ impl SetUserMetadata {
 
 /// `append_claims[]` of a function reply.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct AppendClaim {
     /// `key`.
     pub key: String,
@@ -332,7 +328,6 @@ pub enum AttributeValue {
 
 /// `append_attribute[]` of a SAML function reply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct AppendAttribute {
     /// `name`.
     pub name: String,
@@ -352,7 +347,6 @@ pub struct AppendAttribute {
 
 /// What a target answers to a function execution.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct FunctionReply {
     /// `set_user_metadata`.
     #[serde(
@@ -420,7 +414,6 @@ impl FunctionReply {
 /// The restCall error reply: ZITADEL forwards 4xx codes as the matching error.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct ErrorReply {
     /// `forwardedStatusCode`.
     #[serde(

@@ -42,7 +42,6 @@ pub const EVENT_TYPES: &[&str] = EventKind::KNOWN;
 /// `data` of a `pageview`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct PageviewData {
     /// `siteId`.
     pub site_id: String,
@@ -89,7 +88,6 @@ pub struct PageviewData {
 /// `data` of a custom `event`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct CustomEventData {
     /// `siteId`.
     pub site_id: String,
@@ -136,7 +134,6 @@ pub struct CustomEventData {
 /// `data` of a `goal`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct GoalData {
     /// `siteId`.
     pub site_id: String,
@@ -176,7 +173,6 @@ pub struct GoalData {
 /// `data` of an `alert`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct AlertData {
     /// `siteId`.
     pub site_id: String,
@@ -222,7 +218,6 @@ pub struct AlertData {
 
 /// `data` of the `test` event the real code sends.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct TestData {
     /// `message`.
     #[serde(
@@ -264,7 +259,6 @@ pub enum Data {
 
 /// One Zero Trust Analytics webhook delivery.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
 pub struct Event {
     /// `event` as sent.
     pub event: String,

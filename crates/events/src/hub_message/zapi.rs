@@ -230,7 +230,6 @@ impl Content {
 
 /// `text` content.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct TextContent {
     /// `message`.
     #[serde(
@@ -275,7 +274,6 @@ pub struct TextContent {
 
 /// `image` content.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct ImageContent {
     /// `mimeType`.
     #[serde(
@@ -345,7 +343,6 @@ pub struct ImageContent {
 
 /// `audio` content.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct AudioContent {
     /// `ptt`.
     #[serde(
@@ -392,7 +389,6 @@ pub struct AudioContent {
 
 /// `video` content.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct VideoContent {
     /// `videoUrl`.
     #[serde(
@@ -439,7 +435,6 @@ pub struct VideoContent {
 
 /// `document` content.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct DocumentContent {
     /// `documentUrl`.
     #[serde(
@@ -495,7 +490,6 @@ pub struct DocumentContent {
 
 /// `contact` content.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct ContactContent {
     /// `displayName`.
     #[serde(
@@ -527,7 +521,6 @@ pub struct ContactContent {
 
 /// `location` content (coordinates kept as the exact JSON numbers).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct LocationContent {
     /// `longitude`.
     #[serde(
@@ -579,7 +572,6 @@ pub struct LocationContent {
 
 /// `sticker` content.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct StickerContent {
     /// `stickerUrl`.
     #[serde(
@@ -604,7 +596,6 @@ pub struct StickerContent {
 
 /// `reaction.referencedMessage`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct ReferencedMessage {
     /// `messageId`.
     #[serde(
@@ -643,7 +634,6 @@ pub struct ReferencedMessage {
 
 /// `reaction` content.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct ReactionContent {
     /// `value`.
     #[serde(
@@ -682,7 +672,6 @@ pub struct ReactionContent {
 
 /// `ReceivedCallback`: a message was received (or sent by me, with `fromMe`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct ReceivedCallback {
     /// `type`.
     #[serde(rename = "type")]
@@ -906,7 +895,6 @@ pub struct ReceivedCallback {
 
 /// `DeliveryCallback`: a message I sent was delivered to WhatsApp.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct DeliveryCallback {
     /// `type`.
     #[serde(rename = "type")]
@@ -949,7 +937,6 @@ pub struct DeliveryCallback {
 
 /// `MessageStatusCallback`: the status of messages changed.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct MessageStatusCallback {
     /// `type`.
     #[serde(rename = "type")]
@@ -1013,7 +1000,6 @@ pub struct MessageStatusCallback {
 
 /// `ConnectedCallback`: the instance connected.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct ConnectedCallback {
     /// `type`.
     #[serde(rename = "type")]
@@ -1054,7 +1040,6 @@ pub struct ConnectedCallback {
 
 /// `DisconnectedCallback`: the instance disconnected (`momment` is in SECONDS here).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct DisconnectedCallback {
     /// `type`.
     #[serde(rename = "type")]
@@ -1095,7 +1080,6 @@ pub struct DisconnectedCallback {
 
 /// `PresenceChatCallback`: chat presence changed.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct PresenceChatCallback {
     /// `type`.
     #[serde(rename = "type")]
@@ -1137,7 +1121,6 @@ pub struct PresenceChatCallback {
 
 /// A callback whose `type` this version does not know, kept whole.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct UnknownCallback {
     /// `type`.
     #[serde(rename = "type")]
@@ -1183,11 +1166,12 @@ impl ReceivedCallback {
         de::str_field(&self.extra, "notification")
     }
 
-    /// What the message is: the content key, `notification:<NAME>`, or `""`.
+    /// What the message is: the content key, `notification:<NAME>`, `waitingMessage`, or `""`.
     pub fn content_kind(&self) -> String {
         match (&self.content, self.notification()) {
             (Some(c), _) => c.key().to_owned(),
             (None, Some(n)) => format!("notification:{n}"),
+            (None, None) if self.waiting_message == Some(true) => "waitingMessage".to_owned(),
             (None, None) => String::new(),
         }
     }

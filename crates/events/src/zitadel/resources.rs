@@ -25,7 +25,6 @@ string_enum! {
 /// `restWebhook`/`restCall` options.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct RestOptions {
     /// `interruptOnError`: stop the chain when this target fails.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -60,7 +59,6 @@ impl TargetType {
 /// A target (`zitadel.action.v2.Target`). `signingKey` is redacted from `Debug`.
 #[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct Target {
     /// `id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -256,7 +254,6 @@ impl MethodCondition {
 
 /// `function` condition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct FunctionCondition {
     /// `name` (`preuserinfo`, `preaccesstoken`, ...).
     pub name: String,
@@ -331,7 +328,6 @@ impl TargetRef {
 /// An execution: a condition and the targets it calls, in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct Execution {
     /// `condition`.
     pub condition: Condition,

@@ -9,7 +9,6 @@
 use base64::Engine as _;
 use http::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use crate::Verified;
 use crate::error::{Error, Result};
@@ -189,10 +188,10 @@ pub(crate) fn generate(kind: KeyKind) -> Result<Secret> {
         KeyKind::Symmetric => crate::mac::KeyEncoding::WhsecBase64.generate(),
         #[cfg(feature = "ed25519")]
         KeyKind::Ed25519 => {
-            let mut seed = Zeroizing::new([0u8; 32]);
+            let mut seed = zeroize::Zeroizing::new([0u8; 32]);
             crate::secret::random_bytes(&mut *seed)?;
             let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-            let pair = Zeroizing::new(key.to_keypair_bytes());
+            let pair = zeroize::Zeroizing::new(key.to_keypair_bytes());
             Ok(Secret::new(format!(
                 "whsk_{}",
                 base64::engine::general_purpose::STANDARD.encode(*pair)
@@ -215,6 +214,7 @@ pub(crate) fn public_secret(secret: &Secret) -> Result<Secret> {
     }
 }
 
+#[cfg(feature = "ed25519")]
 fn prefix_bytes(id: &str, ts: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(id.len() + ts.len() + 2);
     out.extend_from_slice(id.as_bytes());

@@ -1,2 +1,143 @@
-//! Placeholder, replaced by the real bench.
-fn main() {}
+//! Verify throughput next to a bare `Hmac<Sha256>` and the `standardwebhooks` crate, in the
+//! same run; RSA-2048 (Zentitle) verify and sign.
+//!
+//! `cargo bench -p hookwire-signature -- --measurement-time 2 --warm-up-time 1`
+#![allow(clippy::unwrap_used, missing_docs)] // bench setup; a failure aborts the bench
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use hmac::{Hmac, KeyInit, Mac};
+use hookwire_signature::{Scheme, Secret, Signer, Verifier};
+use http::HeaderMap;
+use sha2::Sha256;
+
+const ZT_KEYS: [&str; 3] = [
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+    "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100",
+    "778c6dab5feca625c7831644d18c4d0e4b3a337bff8a1e1c8f938f9cc20e6536",
+];
+const SW_KEYS: [&str; 3] = [
+    "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+    "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+];
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn header_map(headers: Vec<(http::HeaderName, http::HeaderValue)>) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (k, v) in headers {
+        map.append(k, v);
+    }
+    map
+}
+
+fn verify(c: &mut Criterion) {
+    let t = now();
+    for size in [256usize, 1024, 64 * 1024, 1024 * 1024] {
+        let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        let mut group = c.benchmark_group(format!("verify/{size}"));
+        group.throughput(Throughput::Bytes(size as u64));
+
+        // Baseline: bare HMAC-SHA256 over the same signed bytes as ZeroTier ("{t}," + body),
+        // keyed per call, compared with `verify_slice`.
+        let key = hex::decode(ZT_KEYS[2]).unwrap();
+        let ts = t.to_string();
+        let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+        mac.update(ts.as_bytes());
+        mac.update(b",");
+        mac.update(&body);
+        let tag = mac.finalize().into_bytes();
+        group.bench_function("bare_hmac_sha256", |b| {
+            b.iter(|| {
+                let mut mac = Hmac::<Sha256>::new_from_slice(black_box(&key)).unwrap();
+                mac.update(ts.as_bytes());
+                mac.update(b",");
+                mac.update(black_box(&body));
+                mac.verify_slice(&tag).is_ok()
+            })
+        });
+
+        // hookwire ZeroTier, one and three secrets (the matching secret last).
+        let zt_secret = [Secret::new(ZT_KEYS[2])];
+        let zt_headers = header_map(
+            Signer::new(&Scheme::ZeroTier, &zt_secret)
+                .unwrap()
+                .sign("", t, &body)
+                .unwrap(),
+        );
+        for n in [1usize, 3] {
+            let secrets: Vec<Secret> = ZT_KEYS[3 - n..].iter().map(|s| Secret::new(*s)).collect();
+            let v = Verifier::new(&Scheme::ZeroTier, &secrets).unwrap();
+            assert!(v.verify_at(&body, &zt_headers, t).is_ok());
+            group.bench_function(
+                BenchmarkId::new("hookwire_zerotier", format!("{n}_secrets")),
+                |b| b.iter(|| v.verify_at(black_box(&body), &zt_headers, t).is_ok()),
+            );
+        }
+
+        // hookwire Standard Webhooks vs the standardwebhooks crate, same message.
+        let scheme = Scheme::from_name("standard").unwrap();
+        let sw_headers = header_map(
+            Signer::new(&scheme, &[Secret::new(SW_KEYS[2])])
+                .unwrap()
+                .sign("msg_p5jXN8AQM9LWM0D4loKWxJek", t, &body)
+                .unwrap(),
+        );
+        for n in [1usize, 3] {
+            let secrets: Vec<Secret> = SW_KEYS[3 - n..].iter().map(|s| Secret::new(*s)).collect();
+            let v = Verifier::new(&scheme, &secrets).unwrap();
+            assert!(v.verify(&body, &sw_headers).is_ok());
+            group.bench_function(
+                BenchmarkId::new("hookwire_standard", format!("{n}_secrets")),
+                |b| b.iter(|| v.verify(black_box(&body), &sw_headers).is_ok()),
+            );
+        }
+        let theirs = standardwebhooks::Webhook::new(SW_KEYS[2]).unwrap();
+        assert!(theirs.verify(&body, &sw_headers).is_ok());
+        group.bench_function("standardwebhooks_crate", |b| {
+            b.iter(|| theirs.verify(black_box(&body), &sw_headers).is_ok())
+        });
+        group.finish();
+    }
+}
+
+#[cfg(feature = "rsa")]
+fn rsa(c: &mut Criterion) {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/specs/vectors/"
+    );
+    let private = Secret::new(
+        std::fs::read_to_string(format!("{dir}zentitle_test_private_key.pem")).unwrap(),
+    );
+    let public = Scheme::Zentitle.verification_secret(&private).unwrap();
+    let body = vec![b'x'; 1024];
+    let signer = Signer::new(&Scheme::Zentitle, &[private]).unwrap();
+    let headers = header_map(signer.sign("", 0, &body).unwrap());
+    let verifier = Verifier::new(&Scheme::Zentitle, &[public]).unwrap();
+    let mut group = c.benchmark_group("rsa2048_zentitle_1k");
+    group.bench_function("verify", |b| {
+        b.iter(|| {
+            verifier
+                .verify_ignoring_time(black_box(&body), &headers)
+                .is_ok()
+        })
+    });
+    group.bench_function("sign_blinded", |b| {
+        b.iter(|| signer.sign("", 0, black_box(&body)).unwrap())
+    });
+    group.finish();
+}
+
+#[cfg(not(feature = "rsa"))]
+fn rsa(_: &mut Criterion) {}
+
+criterion_group!(benches, verify, rsa);
+criterion_main!(benches);

@@ -425,5 +425,11 @@ impl StandardVerifier {
         let ts = headers.single(&ts_name)?;
         let sig = headers.single(&sig_name)?;
         self.verify_values(id, ts, sig, body, now, tolerance)
+            .map_err(|e| match e {
+                // The only malformed value `verify_values` reports is the timestamp; name the
+                // header actually read (`svix-timestamp` or `webhook-timestamp`).
+                Error::MalformedHeader(_, reason) => headers::malformed(&ts_name, reason),
+                other => other,
+            })
     }
 }

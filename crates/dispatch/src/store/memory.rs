@@ -1,0 +1,630 @@
+//! [`MemoryStore`]: every record in process memory. **It loses everything on exit.**
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{EndpointChange, Store, StoreError, StoreResult};
+use crate::model::{
+    Attempt, ClaimedDelivery, Completion, Delivery, DeliveryFilter, DeliveryState, Endpoint,
+    EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
+};
+
+/// Default page size of [`Store::list_deliveries`].
+const DEFAULT_LIST_LIMIT: usize = 100;
+
+/// A [`Store`] that keeps everything in process memory behind one mutex.
+///
+/// For tests, examples and ephemeral use. **It loses every endpoint, message, delivery and
+/// attempt when the process exits**, so a crash loses queued webhooks: use the SQLite store
+/// (or PostgreSQL) when delivery must survive a restart.
+///
+/// Claims are cheap with many queued deliveries: due deliveries are kept in ordered indexes,
+/// so a claim looks only at what is due.
+///
+/// ```
+/// use hookwire_dispatch::store::{MemoryStore, Store};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = MemoryStore::new();
+/// assert_eq!(store.queue_depth().await.unwrap(), 0);
+/// assert_eq!(store.next_due().await.unwrap(), None);
+/// # });
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+/// Index key: (time, seq, delivery id).
+type Key = (UnixMillis, i64, String);
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Endpoints with their insertion number (for stable "oldest first" ties).
+    endpoints: HashMap<String, (u64, Endpoint)>,
+    endpoint_counter: u64,
+    messages: HashMap<String, Message>,
+    /// (tenant, idempotency key) → message id.
+    idempotency: HashMap<(String, String), String>,
+    deliveries: HashMap<String, Delivery>,
+    seq: i64,
+    /// Pending deliveries by (next_attempt_at, seq).
+    pending: BTreeSet<Key>,
+    /// In-flight deliveries by (lease_expires_at, seq).
+    leases: BTreeSet<Key>,
+    /// Per endpoint: its pending and in-flight deliveries by (created_at, seq) (FIFO order).
+    open_by_endpoint: HashMap<String, BTreeSet<Key>>,
+    /// Every attempt in insertion order.
+    attempts: Vec<Attempt>,
+    attempts_by_message: HashMap<String, Vec<usize>>,
+    attempts_by_endpoint: HashMap<String, Vec<usize>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while the lock was held cannot leave a half-applied change behind: every
+        // method validates first and mutates last. So a poisoned lock is still consistent.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn is_open(state: DeliveryState) -> bool {
+    matches!(state, DeliveryState::Pending | DeliveryState::InFlight)
+}
+
+impl Inner {
+    /// Removes a delivery's index entries.
+    fn unindex(&mut self, d: &Delivery) {
+        match d.state {
+            DeliveryState::Pending => {
+                self.pending
+                    .remove(&(d.next_attempt_at, d.seq, d.id.clone()));
+            }
+            DeliveryState::InFlight => {
+                if let Some(exp) = d.lease_expires_at {
+                    self.leases.remove(&(exp, d.seq, d.id.clone()));
+                }
+            }
+            DeliveryState::Delivered | DeliveryState::Failed => {}
+        }
+        if is_open(d.state) {
+            if let Some(set) = self.open_by_endpoint.get_mut(&d.endpoint_id) {
+                set.remove(&(d.created_at, d.seq, d.id.clone()));
+                if set.is_empty() {
+                    self.open_by_endpoint.remove(&d.endpoint_id);
+                }
+            }
+        }
+    }
+
+    /// Adds a delivery's index entries.
+    fn index(&mut self, d: &Delivery) {
+        match d.state {
+            DeliveryState::Pending => {
+                self.pending
+                    .insert((d.next_attempt_at, d.seq, d.id.clone()));
+            }
+            DeliveryState::InFlight => {
+                if let Some(exp) = d.lease_expires_at {
+                    self.leases.insert((exp, d.seq, d.id.clone()));
+                }
+            }
+            DeliveryState::Delivered | DeliveryState::Failed => {}
+        }
+        if is_open(d.state) {
+            self.open_by_endpoint
+                .entry(d.endpoint_id.clone())
+                .or_default()
+                .insert((d.created_at, d.seq, d.id.clone()));
+        }
+    }
+
+    /// Replaces a stored delivery, keeping the indexes in step.
+    fn put(&mut self, new: Delivery) {
+        if let Some(old) = self.deliveries.remove(&new.id) {
+            self.unindex(&old);
+        }
+        self.index(&new);
+        self.deliveries.insert(new.id.clone(), new);
+    }
+
+    /// Applies `f` to a stored delivery (re-indexing it). `None` if absent.
+    fn update<R>(&mut self, id: &str, f: impl FnOnce(&mut Delivery) -> R) -> Option<R> {
+        let mut d = self.deliveries.get(id)?.clone();
+        let r = f(&mut d);
+        self.put(d);
+        Some(r)
+    }
+
+    /// The in-flight delivery `id` if `worker` holds its lease.
+    fn held(&self, id: &str, worker: &str) -> StoreResult<&Delivery> {
+        let d = self
+            .deliveries
+            .get(id)
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "delivery",
+                id: id.to_owned(),
+            })?;
+        if d.state == DeliveryState::InFlight && d.lease_owner.as_deref() == Some(worker) {
+            Ok(d)
+        } else {
+            Err(StoreError::LeaseLost(id.to_owned()))
+        }
+    }
+
+    /// Whether a FIFO endpoint lets `candidate` be claimed at `now`: it must be the endpoint's
+    /// oldest open delivery and no other delivery of the endpoint may hold a live lease.
+    fn fifo_allows(&self, endpoint_id: &str, candidate: &str, now: UnixMillis) -> bool {
+        let Some(open) = self.open_by_endpoint.get(endpoint_id) else {
+            return false;
+        };
+        if open.first().map(|k| k.2.as_str()) != Some(candidate) {
+            return false;
+        }
+        !open.iter().any(|(_, _, id)| {
+            id != candidate
+                && self.deliveries.get(id).is_some_and(|d| {
+                    d.state == DeliveryState::InFlight
+                        && d.lease_expires_at.is_some_and(|exp| exp > now)
+                })
+        })
+    }
+
+    fn push_attempt(&mut self, attempt: Attempt) {
+        let i = self.attempts.len();
+        self.attempts_by_message
+            .entry(attempt.message_id.clone())
+            .or_default()
+            .push(i);
+        self.attempts_by_endpoint
+            .entry(attempt.endpoint_id.clone())
+            .or_default()
+            .push(i);
+        self.attempts.push(attempt);
+    }
+}
+
+/// A short display form of an attempt's result, for `Delivery::last_error`.
+pub(crate) fn attempt_summary(attempt: &Attempt) -> Option<String> {
+    match (&attempt.error, attempt.status) {
+        (Some(e), _) => Some(e.clone()),
+        (None, Some(status)) if !attempt.success => Some(format!("HTTP {status}")),
+        _ => None,
+    }
+}
+
+/// `now + lease` in milliseconds, saturating.
+pub(crate) fn lease_deadline(now: UnixMillis, lease: Duration) -> UnixMillis {
+    now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn insert_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()> {
+        let mut g = self.lock();
+        if g.endpoints.contains_key(&endpoint.id) {
+            return Err(StoreError::AlreadyExists {
+                kind: "endpoint",
+                id: endpoint.id.clone(),
+            });
+        }
+        g.endpoint_counter += 1;
+        let n = g.endpoint_counter;
+        g.endpoints
+            .insert(endpoint.id.clone(), (n, endpoint.clone()));
+        Ok(())
+    }
+
+    async fn get_endpoint(&self, id: &str) -> StoreResult<Option<Endpoint>> {
+        Ok(self.lock().endpoints.get(id).map(|(_, e)| e.clone()))
+    }
+
+    async fn list_endpoints(&self, tenant: &str) -> StoreResult<Vec<Endpoint>> {
+        let g = self.lock();
+        let mut list: Vec<&(u64, Endpoint)> = g
+            .endpoints
+            .values()
+            .filter(|(_, e)| e.tenant == tenant)
+            .collect();
+        list.sort_by_key(|(n, e)| (e.created_at, *n));
+        Ok(list.into_iter().map(|(_, e)| e.clone()).collect())
+    }
+
+    async fn modify_endpoint(&self, id: &str, change: EndpointChange) -> StoreResult<Endpoint> {
+        let mut g = self.lock();
+        let Some((_, stored)) = g.endpoints.get(id) else {
+            return Err(StoreError::NotFound {
+                kind: "endpoint",
+                id: id.to_owned(),
+            });
+        };
+        let mut endpoint = stored.clone();
+        change(&mut endpoint);
+        // The id is the key; a change cannot move the record.
+        endpoint.id = id.to_owned();
+        if let Some((_, slot)) = g.endpoints.get_mut(id) {
+            *slot = endpoint.clone();
+        }
+        Ok(endpoint)
+    }
+
+    async fn delete_endpoint(&self, id: &str) -> StoreResult<bool> {
+        let mut g = self.lock();
+        let existed = g.endpoints.remove(id).is_some();
+        let open: Vec<String> = g
+            .open_by_endpoint
+            .get(id)
+            .map(|set| set.iter().map(|k| k.2.clone()).collect())
+            .unwrap_or_default();
+        for did in open {
+            if let Some(d) = g.deliveries.remove(&did) {
+                g.unindex(&d);
+            }
+        }
+        Ok(existed)
+    }
+
+    async fn enqueue(
+        &self,
+        message: &NewMessage,
+        deliveries: &[NewDelivery],
+    ) -> StoreResult<EnqueueResult> {
+        let mut g = self.lock();
+        if let Some(key) = &message.idempotency_key {
+            if let Some(existing) = g.idempotency.get(&(message.tenant.clone(), key.clone())) {
+                return Ok(EnqueueResult::Duplicate {
+                    message_id: existing.clone(),
+                });
+            }
+        }
+        if g.messages.contains_key(&message.id) {
+            return Err(StoreError::AlreadyExists {
+                kind: "message",
+                id: message.id.clone(),
+            });
+        }
+        let mut ids = HashSet::new();
+        for d in deliveries {
+            if g.deliveries.contains_key(&d.id) || !ids.insert(d.id.as_str()) {
+                return Err(StoreError::AlreadyExists {
+                    kind: "delivery",
+                    id: d.id.clone(),
+                });
+            }
+        }
+        if let Some(key) = &message.idempotency_key {
+            g.idempotency
+                .insert((message.tenant.clone(), key.clone()), message.id.clone());
+        }
+        g.messages.insert(message.id.clone(), message.clone());
+        for d in deliveries {
+            g.seq += 1;
+            let seq = g.seq;
+            g.put(Delivery {
+                id: d.id.clone(),
+                message_id: message.id.clone(),
+                endpoint_id: d.endpoint_id.clone(),
+                state: DeliveryState::Pending,
+                attempts: 0,
+                next_attempt_at: d.next_attempt_at,
+                first_attempt_at: None,
+                lease_owner: None,
+                lease_expires_at: None,
+                last_error: None,
+                created_at: message.created_at,
+                seq,
+            });
+        }
+        Ok(EnqueueResult::Created {
+            message_id: message.id.clone(),
+            deliveries: deliveries.len(),
+        })
+    }
+
+    async fn get_message(&self, id: &str) -> StoreResult<Option<Message>> {
+        Ok(self.lock().messages.get(id).cloned())
+    }
+
+    async fn get_delivery(&self, id: &str) -> StoreResult<Option<Delivery>> {
+        Ok(self.lock().deliveries.get(id).cloned())
+    }
+
+    async fn list_deliveries(&self, filter: &DeliveryFilter) -> StoreResult<Vec<Delivery>> {
+        let g = self.lock();
+        let mut list: Vec<&Delivery> = g
+            .deliveries
+            .values()
+            .filter(|d| {
+                filter
+                    .endpoint_id
+                    .as_ref()
+                    .is_none_or(|e| *e == d.endpoint_id)
+                    && filter
+                        .message_id
+                        .as_ref()
+                        .is_none_or(|m| *m == d.message_id)
+                    && filter.state.is_none_or(|s| s == d.state)
+            })
+            .collect();
+        list.sort_by_key(|d| std::cmp::Reverse((d.created_at, d.seq)));
+        list.truncate(filter.limit.unwrap_or(DEFAULT_LIST_LIMIT));
+        Ok(list.into_iter().cloned().collect())
+    }
+
+    async fn claim(
+        &self,
+        worker: &str,
+        now: UnixMillis,
+        lease: Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut g = self.lock();
+        // Expired leases, in the same order as pending ones: (next_attempt_at, seq).
+        let mut expired: Vec<Key> = g
+            .leases
+            .iter()
+            .take_while(|(exp, _, _)| *exp <= now)
+            .filter_map(|(_, _, id)| g.deliveries.get(id))
+            .map(|d| (d.next_attempt_at, d.seq, d.id.clone()))
+            .collect();
+        expired.sort();
+        let mut pending = g
+            .pending
+            .iter()
+            .take_while(|(at, _, _)| *at <= now)
+            .peekable();
+        let mut expired = expired.into_iter().peekable();
+
+        let mut chosen: Vec<String> = Vec::new();
+        let mut blocked: HashSet<String> = HashSet::new();
+        loop {
+            if chosen.len() >= limit {
+                break;
+            }
+            // Merge the two ordered streams.
+            let next = match (pending.peek(), expired.peek()) {
+                (Some(p), Some(e)) if e < p => expired.next(),
+                (Some(_), _) => pending.next().cloned(),
+                (None, Some(_)) => expired.next(),
+                (None, None) => None,
+            };
+            let Some((_, _, id)) = next else { break };
+            let Some(d) = g.deliveries.get(&id) else {
+                continue;
+            };
+            if blocked.contains(&d.endpoint_id) {
+                continue;
+            }
+            let Some((_, endpoint)) = g.endpoints.get(&d.endpoint_id) else {
+                continue;
+            };
+            if !endpoint.is_enabled() {
+                continue;
+            }
+            if endpoint.fifo {
+                // Only its head, and so at most one per FIFO endpoint per claim.
+                if !g.fifo_allows(&d.endpoint_id, &id, now) {
+                    continue;
+                }
+                blocked.insert(d.endpoint_id.clone());
+            }
+            chosen.push(id);
+        }
+        drop(pending);
+
+        let until = lease_deadline(now, lease);
+        let mut out = Vec::with_capacity(chosen.len());
+        for id in chosen {
+            let Some(delivery) = g.update(&id, |d| {
+                d.state = DeliveryState::InFlight;
+                d.lease_owner = Some(worker.to_owned());
+                d.lease_expires_at = Some(until);
+                d.clone()
+            }) else {
+                continue;
+            };
+            let message = g.messages.get(&delivery.message_id).cloned();
+            let endpoint = g
+                .endpoints
+                .get(&delivery.endpoint_id)
+                .map(|(_, e)| e.clone());
+            match (message, endpoint) {
+                (Some(message), Some(endpoint)) => out.push(ClaimedDelivery {
+                    delivery,
+                    message,
+                    endpoint,
+                }),
+                _ => {
+                    return Err(StoreError::Corrupt(format!(
+                        "delivery {id} refers to a missing message or endpoint"
+                    )));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn renew_lease(
+        &self,
+        delivery_id: &str,
+        worker: &str,
+        until: UnixMillis,
+    ) -> StoreResult<()> {
+        let mut g = self.lock();
+        g.held(delivery_id, worker)?;
+        g.update(delivery_id, |d| d.lease_expires_at = Some(until));
+        Ok(())
+    }
+
+    async fn complete(
+        &self,
+        delivery_id: &str,
+        worker: &str,
+        attempt: &Attempt,
+        completion: Completion,
+    ) -> StoreResult<()> {
+        let mut g = self.lock();
+        let endpoint_id = g.held(delivery_id, worker)?.endpoint_id.clone();
+        g.update(delivery_id, |d| {
+            d.attempts = d.attempts.saturating_add(1);
+            d.first_attempt_at.get_or_insert(attempt.at);
+            d.lease_owner = None;
+            d.lease_expires_at = None;
+            d.last_error = attempt_summary(attempt);
+            match completion {
+                Completion::Delivered => d.state = DeliveryState::Delivered,
+                Completion::Failed => d.state = DeliveryState::Failed,
+                Completion::Retry { at } => {
+                    d.state = DeliveryState::Pending;
+                    d.next_attempt_at = at;
+                }
+            }
+        });
+        g.push_attempt(attempt.clone());
+        if let Some((_, e)) = g.endpoints.get_mut(&endpoint_id) {
+            e.last_triggered_at = Some(
+                e.last_triggered_at
+                    .map_or(attempt.at, |t| t.max(attempt.at)),
+            );
+        }
+        Ok(())
+    }
+
+    async fn release(&self, delivery_id: &str, worker: &str, at: UnixMillis) -> StoreResult<()> {
+        let mut g = self.lock();
+        g.held(delivery_id, worker)?;
+        g.update(delivery_id, |d| {
+            d.state = DeliveryState::Pending;
+            d.next_attempt_at = at;
+            d.lease_owner = None;
+            d.lease_expires_at = None;
+        });
+        Ok(())
+    }
+
+    async fn fail_pending_for_endpoint(&self, endpoint_id: &str, reason: &str) -> StoreResult<u64> {
+        let mut g = self.lock();
+        let ids: Vec<String> = g
+            .open_by_endpoint
+            .get(endpoint_id)
+            .map(|set| set.iter().map(|k| k.2.clone()).collect())
+            .unwrap_or_default();
+        let mut n = 0;
+        for id in ids {
+            let changed = g.update(&id, |d| {
+                if d.state == DeliveryState::Pending {
+                    d.state = DeliveryState::Failed;
+                    d.last_error = Some(reason.to_owned());
+                    true
+                } else {
+                    false
+                }
+            });
+            if changed == Some(true) {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    async fn redeliver(&self, delivery_id: &str, now: UnixMillis) -> StoreResult<()> {
+        let mut g = self.lock();
+        let found = g.update(delivery_id, |d| {
+            if d.state != DeliveryState::InFlight {
+                d.state = DeliveryState::Pending;
+                d.next_attempt_at = now;
+            }
+        });
+        found.ok_or_else(|| StoreError::NotFound {
+            kind: "delivery",
+            id: delivery_id.to_owned(),
+        })
+    }
+
+    async fn recover(
+        &self,
+        endpoint_id: &str,
+        since: UnixMillis,
+        now: UnixMillis,
+    ) -> StoreResult<u64> {
+        let mut g = self.lock();
+        let ids: Vec<String> = g
+            .deliveries
+            .values()
+            .filter(|d| {
+                d.endpoint_id == endpoint_id
+                    && d.state == DeliveryState::Failed
+                    && d.created_at >= since
+            })
+            .map(|d| d.id.clone())
+            .collect();
+        for id in &ids {
+            g.update(id, |d| {
+                d.state = DeliveryState::Pending;
+                d.next_attempt_at = now;
+            });
+        }
+        Ok(ids.len() as u64)
+    }
+
+    async fn attempts_for_message(&self, message_id: &str) -> StoreResult<Vec<Attempt>> {
+        let g = self.lock();
+        let mut list: Vec<(usize, &Attempt)> = g
+            .attempts_by_message
+            .get(message_id)
+            .map(|ix| ix.iter().map(|&i| (i, &g.attempts[i])).collect())
+            .unwrap_or_default();
+        list.sort_by_key(|(i, a)| (a.at, *i));
+        Ok(list.into_iter().map(|(_, a)| a.clone()).collect())
+    }
+
+    async fn attempts_for_endpoint(
+        &self,
+        endpoint_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<Attempt>> {
+        let g = self.lock();
+        let mut list: Vec<(usize, &Attempt)> = g
+            .attempts_by_endpoint
+            .get(endpoint_id)
+            .map(|ix| ix.iter().map(|&i| (i, &g.attempts[i])).collect())
+            .unwrap_or_default();
+        list.sort_by_key(|(i, a)| std::cmp::Reverse((a.at, *i)));
+        list.truncate(limit);
+        Ok(list.into_iter().map(|(_, a)| a.clone()).collect())
+    }
+
+    async fn failed_attempts(&self, from: UnixMillis, to: UnixMillis) -> StoreResult<Vec<Attempt>> {
+        let g = self.lock();
+        let mut list: Vec<(usize, &Attempt)> = g
+            .attempts
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| !a.success && a.at >= from && a.at < to)
+            .collect();
+        list.sort_by_key(|(i, a)| (a.at, *i));
+        Ok(list.into_iter().map(|(_, a)| a.clone()).collect())
+    }
+
+    async fn queue_depth(&self) -> StoreResult<u64> {
+        let g = self.lock();
+        Ok(g.open_by_endpoint.values().map(|s| s.len() as u64).sum())
+    }
+
+    async fn next_due(&self) -> StoreResult<Option<UnixMillis>> {
+        Ok(self.lock().pending.first().map(|k| k.0))
+    }
+}

@@ -106,16 +106,53 @@ impl HmacKey {
     }
 }
 
-/// Constant-time equality of a computed tag and a received one (lengths may differ).
+/// Constant-time equality of a computed tag and a received one (lengths may differ; the
+/// length is not secret). Branch-free XOR fold over all 32 bytes, then `subtle` on the result.
 pub(crate) fn ct_eq(expected: &[u8; 32], received: &[u8]) -> bool {
-    received.len() == 32 && bool::from(expected.as_slice().ct_eq(received))
+    let Ok(received) = <&[u8; 32]>::try_from(received) else {
+        return false;
+    };
+    let diff = expected
+        .iter()
+        .zip(received)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    bool::from(std::hint::black_box(diff).ct_eq(&0u8))
 }
 
-/// Decodes 64 hex digits (either case) into 32 bytes; anything else gives `None`.
+/// Value of one hex digit (either case), or 0xff.
+const fn hex_val(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        b'A'..=b'F' => c - b'A' + 10,
+        _ => 0xff,
+    }
+}
+
+const HEX_TABLE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = hex_val(i as u8);
+        i += 1;
+    }
+    t
+};
+
+/// Decodes exactly 64 hex digits (either case) into 32 bytes; anything else gives `None`.
 pub(crate) fn hex32(text: &[u8]) -> Option<[u8; 32]> {
+    if text.len() != 64 {
+        return None;
+    }
     let mut out = [0u8; 32];
-    hex::decode_to_slice(text, &mut out).ok()?;
-    Some(out)
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+        let hi = HEX_TABLE[usize::from(pair[0])];
+        let lo = HEX_TABLE[usize::from(pair[1])];
+        bad |= (hi | lo) & 0xf0;
+        *o = (hi << 4) | (lo & 0x0f);
+    }
+    (bad == 0).then_some(out)
 }
 
 /// Formats `n` in decimal into `buf` without allocating.
@@ -141,6 +178,24 @@ pub(crate) fn fmt_i64(n: i64, buf: &mut [u8; 20]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex32_matches_hex_crate() {
+        let good = "04d87956d1953f28ac04d441f139fc655109e9b5c64396fb55dbdf567c735f86";
+        let want: [u8; 32] = hex::decode(good).unwrap().try_into().unwrap();
+        assert_eq!(hex32(good.as_bytes()), Some(want));
+        assert_eq!(hex32(good.to_uppercase().as_bytes()), Some(want));
+        assert_eq!(hex32(&good.as_bytes()[..62]), None);
+        for bad in ["g", "G", " ", "\u{ff}", ":", "/", "@", "`"] {
+            let text = format!("{bad}{}", &good[bad.len()..]);
+            assert_eq!(hex32(text.as_bytes()), None, "{bad:?}");
+        }
+        assert!(ct_eq(&want, &want));
+        let mut other = want;
+        other[31] ^= 1;
+        assert!(!ct_eq(&want, &other));
+        assert!(!ct_eq(&want, &want[..31]));
+    }
 
     #[test]
     fn fmt_i64_matches_display() {

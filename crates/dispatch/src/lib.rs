@@ -1,13 +1,72 @@
-//! hookwire-dispatch: the embeddable webhook dispatcher (work in progress).
+//! hookwire-dispatch: the embeddable, durable webhook dispatcher.
 //!
-//! See `../shared/DESIGN.md` for the data flow: `send` stores a message and one delivery per
-//! subscribed endpoint before it returns; workers claim due deliveries under a lease, sign,
-//! POST, classify the outcome and record the attempt.
+//! A service builds one [`Dispatcher`] over a [`Store`](store::Store), registers endpoints,
+//! and calls [`Dispatcher::send`]: every subscribed endpoint then receives the event, signed
+//! with its scheme, retried by its policy, until it is delivered or recorded as failed.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use hookwire_dispatch::{Dispatcher, NewEndpoint, store::MemoryStore};
+//! use hookwire_events::Family;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), hookwire_dispatch::DispatchError> {
+//! let dispatcher = Dispatcher::builder(Arc::new(MemoryStore::new())).build()?;
+//! let created = dispatcher
+//!     .create_endpoint(
+//!         NewEndpoint::new("org-1", Family::ZeroTier, "https://hooks.example.com/zt")
+//!             .event_types(["NETWORK_JOIN", "MEMBER_DELETED"]),
+//!     )
+//!     .await?;
+//! // The secret is shown once: hand it to the receiver.
+//! assert!(created.secret.is_some());
+//! dispatcher.start()?;
+//! let sent = dispatcher
+//!     .send("org-1", "NETWORK_JOIN", br#"{"hook_type":"NETWORK_JOIN"}"#.to_vec())
+//!     .await?;
+//! println!("{sent:?}");
+//! dispatcher.shutdown(Duration::from_secs(1)).await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # How it works
+//! - [`Dispatcher::send`] stores the message and one delivery per matching endpoint before it
+//!   returns (at-least-once); [`Dispatcher::send_idempotent`] makes a repeat a no-op.
+//! - Workers claim due deliveries under a lease (renewed while the request runs), sign with
+//!   every valid secret of the endpoint's scheme, add the [`headers`] and the endpoint's auth,
+//!   POST through the [`transport`] (SSRF-checked, no redirects, no proxies, capped read),
+//!   classify the outcome with `hookwire-retry`, log the attempt and complete the delivery.
+//!   Endpoint health (auto-disable, circuit breaker, 410 Gone) is updated after each attempt.
+//! - A global concurrency limit, a per-endpoint in-flight limit and token bucket, and opt-in
+//!   FIFO per endpoint bound the load on receivers.
+//! - [`Dispatcher::shutdown`] stops claiming, lets attempts finish until a deadline, and gives
+//!   the rest back to the store.
+//! - The [`ssrf`] guard refuses private, loopback, link-local, CGNAT, unique-local, multicast,
+//!   documentation and reserved destinations; an allow-list of CIDRs is the only bypass.
+//! - Metrics go through the `metrics` facade ([`metrics`](mod@metrics) lists the names);
+//!   every attempt runs in a `hookwire.attempt` tracing span.
 
+mod dispatcher;
+pub mod error;
+pub mod headers;
+pub mod limits;
+pub mod metrics;
 pub mod model;
+pub mod registry;
 pub mod ssrf;
 pub mod store;
 pub mod transport;
+mod worker;
+
+pub use dispatcher::{Dispatcher, DispatcherBuilder, ShutdownReport};
+pub use error::{DispatchError, ValidationError};
+pub use limits::Limits;
+pub use registry::{
+    CreatedEndpoint, EndpointInfo, EndpointUpdate, IssuedSecret, NewEndpoint, RotatedSecret,
+    SecretInfo,
+};
 
 /// The `User-Agent` sent unless the builder sets another.
 pub const DEFAULT_USER_AGENT: &str = concat!("hookwire/", env!("CARGO_PKG_VERSION"));

@@ -1,6 +1,12 @@
 //! A small HTTP/1.1 receiver on 127.0.0.1 for the integration tests: records every request and
 //! answers with whatever the test's handler says (status, headers, body, delay, reset).
-#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::panic
+)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -30,6 +30,10 @@ pub use memory::MemoryStore;
 mod sqlite;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "postgres")]
+pub use postgres::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PostgresStore, PurgeReport};
 
 /// Errors from a store backend.
 #[derive(Debug, thiserror::Error)]
@@ -154,8 +158,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Marks every pending delivery of an endpoint failed with `reason` (used when an endpoint
     /// is disabled). Returns how many changed.
-    async fn fail_pending_for_endpoint(&self, endpoint_id: &str, reason: &str)
-    -> StoreResult<u64>;
+    async fn fail_pending_for_endpoint(&self, endpoint_id: &str, reason: &str) -> StoreResult<u64>;
 
     /// Manual redelivery: puts one delivery (delivered or failed) back to pending, due at `now`,
     /// keeping its attempt history.
@@ -163,8 +166,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Re-queues every failed delivery of an endpoint created at or after `since`, due at
     /// `now`. Returns how many.
-    async fn recover(&self, endpoint_id: &str, since: UnixMillis, now: UnixMillis)
-    -> StoreResult<u64>;
+    async fn recover(
+        &self,
+        endpoint_id: &str,
+        since: UnixMillis,
+        now: UnixMillis,
+    ) -> StoreResult<u64>;
 
     // ---- attempt log ---------------------------------------------------------------------
 
@@ -172,8 +179,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn attempts_for_message(&self, message_id: &str) -> StoreResult<Vec<Attempt>>;
 
     /// Attempts for one endpoint, newest first, at most `limit`.
-    async fn attempts_for_endpoint(&self, endpoint_id: &str, limit: usize)
-    -> StoreResult<Vec<Attempt>>;
+    async fn attempts_for_endpoint(
+        &self,
+        endpoint_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<Attempt>>;
 
     /// Failed attempts in `[from, to)`, oldest first.
     async fn failed_attempts(&self, from: UnixMillis, to: UnixMillis) -> StoreResult<Vec<Attempt>>;

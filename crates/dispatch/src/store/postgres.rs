@@ -1,0 +1,905 @@
+//! The PostgreSQL store: one queue shared by many dispatcher processes on many machines.
+//!
+//! # Tables
+//! Everything lives in one schema (default `hookwire`, configurable so hookwire's tables can
+//! sit next to an application's):
+//!
+//! | table | what |
+//! | --- | --- |
+//! | `hookwire_migrations` | applied schema versions |
+//! | `endpoints` | the registry; the record is a `jsonb` column, with the columns queries filter on beside it |
+//! | `messages` | accepted messages; `UNIQUE (tenant, idempotency_key)` makes a repeated send a no-op |
+//! | `deliveries` | one message to one endpoint: state, attempts, next attempt, lease |
+//! | `attempts` | the attempt log |
+//!
+//! Migrations are versioned `.sql` files compiled into the binary and applied on start under a
+//! transaction-scoped advisory lock, so many processes may start at once.
+//!
+//! # Claims
+//! [`Store::claim`] takes due rows with `FOR UPDATE SKIP LOCKED`, so concurrent claimers in any
+//! number of processes never wait for each other and never take the same row; it marks them
+//! `in_flight` under a lease. A process that dies stops renewing; once the lease has run out
+//! the delivery is due again. The partial index `deliveries_due (next_attempt_at, seq) WHERE
+//! state = 'pending'` keeps a claim a short index range scan however long the history or the
+//! queue is. For a FIFO endpoint only its oldest unfinished delivery is claimable and only
+//! when none of its deliveries is in flight under a live lease; the claim takes a
+//! transaction-scoped advisory lock per FIFO endpoint (skipping endpoints another claimer
+//! holds) and re-checks the head after taking it, so two processes can never both start one.
+//!
+//! # Waking workers
+//! Enqueue, release, redelivery and recovery `NOTIFY` the channel `hookwire_work_<schema>`;
+//! [`Store::wait_for_work`] returns as soon as a notification arrives on a dedicated
+//! listening connection, so idle workers of every process wake without polling hard.
+//!
+//! # Retention
+//! Nothing is deleted on its own: call [`PostgresStore::purge`] periodically.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio::sync::oneshot;
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Socket, Statement, ToStatement};
+
+use super::{EndpointChange, Store, StoreError, StoreResult};
+use crate::model::{
+    Attempt, ClaimedDelivery, Completion, Delivery, DeliveryFilter, DeliveryState, Endpoint,
+    EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
+};
+
+mod listen;
+mod migrate;
+mod rows;
+mod sql;
+
+use sql::{DELIVERY_NCOLS, MESSAGE_NCOLS, Sql};
+
+/// The schema used by [`PostgresStore::connect`].
+pub const DEFAULT_SCHEMA: &str = "hookwire";
+
+/// Connections in the pool made by [`PostgresStore::connect`].
+pub const DEFAULT_POOL_SIZE: usize = 16;
+
+/// First key of the two-int advisory locks a claim takes on FIFO endpoints.
+const FIFO_LOCK_SPACE: i32 = 0x686b_7746; // "hkwF"
+
+/// The PostgreSQL [`Store`] (feature `postgres`).
+///
+/// Cheap to clone: clones share the pool and the listening connection.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), hookwire_dispatch::store::StoreError> {
+/// use hookwire_dispatch::store::{PostgresStore, Store};
+///
+/// let store = PostgresStore::connect("postgres://hookwire@db.internal/app").await?;
+/// println!("{} deliveries queued", store.queue_depth().await?);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pool: Pool,
+    schema: String,
+    channel: String,
+    sql: Sql,
+    wakeup: Arc<listen::Wakeup>,
+    /// Dropping it stops the listener task.
+    stop_listener: std::sync::Mutex<Option<oneshot::Sender<()>>>,
+}
+
+/// What [`PostgresStore::purge`] deleted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    /// Delivered messages deleted (with their deliveries and attempts).
+    pub messages: u64,
+    /// Old attempt rows deleted on their own.
+    pub attempts: u64,
+}
+
+/// The statements enqueue runs: prepared ones for the store, plain SQL for a caller's
+/// transaction.
+struct EnqueueStatements<S> {
+    insert_message: S,
+    find_duplicate: S,
+    insert_deliveries: S,
+    notify: S,
+}
+
+pub(super) fn db_err(e: tokio_postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(db) => StoreError::Backend(format!("{}: {}", db.code().code(), db.message())),
+        None => StoreError::Backend(e.to_string()),
+    }
+}
+
+pub(super) fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
+    StoreError::Backend(format!("connection pool: {e}"))
+}
+
+/// Checks a schema name: lower-case ASCII letters, digits and `_`, not starting with a digit,
+/// at most 48 characters (the notification channel adds a prefix within PostgreSQL's 63).
+fn validate_schema(schema: &str) -> StoreResult<()> {
+    let ok = !schema.is_empty()
+        && schema.len() <= 48
+        && schema
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !schema.as_bytes()[0].is_ascii_digit();
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Backend(format!(
+            "invalid schema name {schema:?}: use 1-48 of [a-z0-9_], not starting with a digit"
+        )))
+    }
+}
+
+fn to_i64(v: usize) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn lease_deadline(now: UnixMillis, lease: Duration) -> UnixMillis {
+    now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:pass@host:port/db`, no TLS), applies migrations to
+    /// the schema [`DEFAULT_SCHEMA`] and starts listening for work notifications.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_schema(url, DEFAULT_SCHEMA).await
+    }
+
+    /// [`connect`](Self::connect) with the tables in `schema` (created if missing).
+    pub async fn connect_schema(url: &str, schema: &str) -> StoreResult<Self> {
+        let config = parse_url(url)?;
+        let pool = Self::pool(config.clone(), DEFAULT_POOL_SIZE)?;
+        Ok(Self::with_pool(pool, schema)
+            .await?
+            .with_listener(config, NoTls))
+    }
+
+    /// A connection pool of up to `max_size` connections to `config`, without TLS. Hand it to
+    /// [`with_pool`](Self::with_pool) (or build your own pool with a TLS connector).
+    pub fn pool(config: tokio_postgres::Config, max_size: usize) -> StoreResult<Pool> {
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        Pool::builder(manager)
+            .max_size(max_size.max(1))
+            .build()
+            .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))
+    }
+
+    /// A store on an existing pool, with its tables in `schema`: applies migrations.
+    ///
+    /// A pool cannot lend a connection for `LISTEN` (pooled connections drop notifications),
+    /// so until [`with_listener`](Self::with_listener) is called, [`Store::wait_for_work`]
+    /// only sleeps for its timeout.
+    pub async fn with_pool(pool: Pool, schema: &str) -> StoreResult<Self> {
+        validate_schema(schema)?;
+        let quoted = format!("\"{schema}\"");
+        migrate::migrate(&pool, schema, &quoted).await?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                schema: schema.to_owned(),
+                channel: format!("hookwire_work_{schema}"),
+                sql: Sql::new(&quoted),
+                wakeup: Arc::new(listen::Wakeup::default()),
+                stop_listener: std::sync::Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Opens a dedicated connection to `config` (with `tls`) that `LISTEN`s for work
+    /// notifications, so [`Store::wait_for_work`] wakes as soon as any process enqueues.
+    /// The connection is re-opened when it drops; it closes when the last clone of the store
+    /// is dropped. Must be called inside a Tokio runtime.
+    #[must_use]
+    pub fn with_listener<T>(self, config: tokio_postgres::Config, tls: T) -> Self
+    where
+        T: MakeTlsConnect<Socket> + Clone + Send + Sync + 'static,
+        T::Stream: Send + Sync,
+        T::TlsConnect: Send + Sync,
+        <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+    {
+        let (stop_tx, stop_rx) = oneshot::channel();
+        tokio::spawn(listen::run(
+            config,
+            tls,
+            self.inner.channel.clone(),
+            Arc::clone(&self.inner.wakeup),
+            stop_rx,
+        ));
+        if let Ok(mut slot) = self.inner.stop_listener.lock() {
+            // Replacing an earlier sender stops that listener.
+            *slot = Some(stop_tx);
+        }
+        self
+    }
+
+    /// The schema holding this store's tables.
+    pub fn schema(&self) -> &str {
+        &self.inner.schema
+    }
+
+    /// The pool this store uses (for example to open the transaction of
+    /// [`enqueue_in`](Self::enqueue_in)).
+    pub fn connection_pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// Whether the dedicated `LISTEN` connection is up (so [`Store::wait_for_work`] wakes on
+    /// notifications rather than only sleeping).
+    pub fn listening(&self) -> bool {
+        self.inner
+            .wakeup
+            .connected
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The `NOTIFY` channel of this store's schema.
+    pub fn channel(&self) -> &str {
+        &self.inner.channel
+    }
+
+    /// Stores a message and its deliveries inside the caller's transaction: the transactional
+    /// outbox. The rows (and the wake-up notification) become visible when the caller commits,
+    /// together with the caller's own writes, and vanish if it rolls back.
+    ///
+    /// Runs exactly the SQL of [`Store::enqueue`]. On an error the transaction is unusable
+    /// (PostgreSQL aborts it): roll it back.
+    pub async fn enqueue_in(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        message: &NewMessage,
+        deliveries: &[NewDelivery],
+    ) -> StoreResult<EnqueueResult> {
+        let sql = &self.inner.sql;
+        let statements = EnqueueStatements {
+            insert_message: sql.insert_message.as_str(),
+            find_duplicate: sql.find_duplicate.as_str(),
+            insert_deliveries: sql.insert_deliveries.as_str(),
+            notify: sql.notify.as_str(),
+        };
+        enqueue_on(tx, &statements, &self.inner.channel, message, deliveries).await
+    }
+
+    /// Deletes history in small batches, each its own short transaction, so no lock is held
+    /// for long and workers keep claiming meanwhile:
+    ///
+    /// - messages created before `delivered_before` all of whose deliveries are delivered
+    ///   (and messages that had none), with their deliveries and attempts;
+    /// - attempt rows older than `attempts_before` (of any message).
+    ///
+    /// Pending, in-flight and failed deliveries are never deleted (failed ones can still be
+    /// recovered). `batch` is the number of rows per transaction (a few thousand is a good
+    /// value). Run it periodically, for example hourly.
+    pub async fn purge(
+        &self,
+        delivered_before: UnixMillis,
+        attempts_before: UnixMillis,
+        batch: usize,
+    ) -> StoreResult<PurgeReport> {
+        let batch = to_i64(batch.max(1));
+        let mut report = PurgeReport::default();
+        let client = self.client().await?;
+        let messages = client
+            .prepare_cached(&self.inner.sql.purge_messages)
+            .await
+            .map_err(db_err)?;
+        loop {
+            let n = client
+                .execute(&messages, &[&delivered_before, &batch])
+                .await
+                .map_err(db_err)?;
+            report.messages += n;
+            if n < batch.unsigned_abs() {
+                break;
+            }
+        }
+        let attempts = client
+            .prepare_cached(&self.inner.sql.purge_attempts)
+            .await
+            .map_err(db_err)?;
+        loop {
+            let n = client
+                .execute(&attempts, &[&attempts_before, &batch])
+                .await
+                .map_err(db_err)?;
+            report.attempts += n;
+            if n < batch.unsigned_abs() {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Drops this store's schema with every table in it. For tests and uninstalling.
+    pub async fn drop_schema(&self) -> StoreResult<()> {
+        let client = self.client().await?;
+        client
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+                self.inner.schema
+            ))
+            .await
+            .map_err(db_err)
+    }
+
+    async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        self.inner.pool.get().await.map_err(pool_err)
+    }
+
+    async fn notify(&self, client: &deadpool_postgres::Object) -> StoreResult<()> {
+        let st = client
+            .prepare_cached(&self.inner.sql.notify)
+            .await
+            .map_err(db_err)?;
+        client
+            .execute(&st, &[&self.inner.channel])
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// One statement, prepared once per connection.
+    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
+        let client = self.client().await?;
+        let st = client.prepare_cached(sql).await.map_err(db_err)?;
+        client.execute(&st, params).await.map_err(db_err)
+    }
+
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> StoreResult<Vec<tokio_postgres::Row>> {
+        let client = self.client().await?;
+        let st = client.prepare_cached(sql).await.map_err(db_err)?;
+        client.query(&st, params).await.map_err(db_err)
+    }
+
+    /// The error for an update that matched no row held by `worker`.
+    async fn lease_error(&self, delivery_id: &str) -> StoreError {
+        match self
+            .query(&self.inner.sql.delivery_exists, &[&delivery_id])
+            .await
+        {
+            Ok(rows) if rows.is_empty() => StoreError::NotFound {
+                kind: "delivery",
+                id: delivery_id.to_owned(),
+            },
+            Ok(_) => StoreError::LeaseLost(delivery_id.to_owned()),
+            Err(e) => e,
+        }
+    }
+}
+
+fn parse_url(url: &str) -> StoreResult<tokio_postgres::Config> {
+    url.parse()
+        .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))
+}
+
+/// The enqueue transaction body, shared by [`Store::enqueue`] and
+/// [`PostgresStore::enqueue_in`].
+async fn enqueue_on<S: ToStatement + ?Sized + Sync>(
+    tx: &tokio_postgres::Transaction<'_>,
+    st: &EnqueueStatements<&S>,
+    channel: &str,
+    message: &NewMessage,
+    deliveries: &[NewDelivery],
+) -> StoreResult<EnqueueResult> {
+    let inserted = tx
+        .execute(
+            st.insert_message,
+            &[
+                &message.id,
+                &message.tenant,
+                &message.event_type,
+                &message.payload,
+                &message.idempotency_key,
+                &message.created_at,
+            ],
+        )
+        .await
+        .map_err(db_err)?;
+    if inserted == 0 {
+        if let Some(key) = &message.idempotency_key {
+            let rows = tx
+                .query(st.find_duplicate, &[&message.tenant, key])
+                .await
+                .map_err(db_err)?;
+            if let Some(row) = rows.first() {
+                return Ok(EnqueueResult::Duplicate {
+                    message_id: row.try_get(0).map_err(db_err)?,
+                });
+            }
+        }
+        return Err(StoreError::AlreadyExists {
+            kind: "message",
+            id: message.id.clone(),
+        });
+    }
+    if !deliveries.is_empty() {
+        let ids: Vec<&str> = deliveries.iter().map(|d| d.id.as_str()).collect();
+        let endpoints: Vec<&str> = deliveries.iter().map(|d| d.endpoint_id.as_str()).collect();
+        let due: Vec<i64> = deliveries.iter().map(|d| d.next_attempt_at).collect();
+        let rows = tx
+            .query(
+                st.insert_deliveries,
+                &[&message.id, &message.created_at, &ids, &endpoints, &due],
+            )
+            .await
+            .map_err(db_err)?;
+        if rows.len() != deliveries.len() {
+            let stored: Vec<String> = rows
+                .iter()
+                .filter_map(|r| r.try_get::<_, String>(0).ok())
+                .collect();
+            let taken = ids
+                .iter()
+                .find(|id| !stored.iter().any(|s| s == *id))
+                .map_or_else(String::new, |id| (*id).to_owned());
+            return Err(StoreError::AlreadyExists {
+                kind: "delivery",
+                id: taken,
+            });
+        }
+        tx.execute(st.notify, &[&channel]).await.map_err(db_err)?;
+    }
+    Ok(EnqueueResult::Created {
+        message_id: message.id.clone(),
+        deliveries: deliveries.len(),
+    })
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn insert_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()> {
+        let data = rows::endpoint_json(endpoint)?;
+        let n = self
+            .execute(
+                &self.inner.sql.insert_endpoint,
+                &[
+                    &endpoint.id,
+                    &endpoint.tenant,
+                    &endpoint.is_enabled(),
+                    &endpoint.fifo,
+                    &endpoint.created_at,
+                    &endpoint.last_triggered_at,
+                    &data,
+                ],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::AlreadyExists {
+                kind: "endpoint",
+                id: endpoint.id.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn get_endpoint(&self, id: &str) -> StoreResult<Option<Endpoint>> {
+        let rows = self.query(&self.inner.sql.get_endpoint, &[&id]).await?;
+        rows.first().map(|r| rows::endpoint(r, 0)).transpose()
+    }
+
+    async fn list_endpoints(&self, tenant: &str) -> StoreResult<Vec<Endpoint>> {
+        let rows = self
+            .query(&self.inner.sql.list_endpoints, &[&tenant])
+            .await?;
+        rows.iter().map(|r| rows::endpoint(r, 0)).collect()
+    }
+
+    async fn modify_endpoint(&self, id: &str, change: EndpointChange) -> StoreResult<Endpoint> {
+        let sql = &self.inner.sql;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let lock = tx
+            .prepare_cached(&sql.lock_endpoint)
+            .await
+            .map_err(db_err)?;
+        let rows = tx.query(&lock, &[&id]).await.map_err(db_err)?;
+        let Some(row) = rows.first() else {
+            return Err(StoreError::NotFound {
+                kind: "endpoint",
+                id: id.to_owned(),
+            });
+        };
+        let mut endpoint = rows::endpoint(row, 0)?;
+        change(&mut endpoint);
+        // The id is the row's key; a change cannot move the record to another row.
+        id.clone_into(&mut endpoint.id);
+        let data = rows::endpoint_json(&endpoint)?;
+        let update = tx
+            .prepare_cached(&sql.update_endpoint)
+            .await
+            .map_err(db_err)?;
+        tx.execute(
+            &update,
+            &[
+                &id,
+                &endpoint.tenant,
+                &endpoint.is_enabled(),
+                &endpoint.fifo,
+                &endpoint.last_triggered_at,
+                &data,
+            ],
+        )
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(endpoint)
+    }
+
+    async fn delete_endpoint(&self, id: &str) -> StoreResult<bool> {
+        let sql = &self.inner.sql;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let pending = tx
+            .prepare_cached(&sql.delete_open_of_endpoint)
+            .await
+            .map_err(db_err)?;
+        let delete = tx
+            .prepare_cached(&sql.delete_endpoint)
+            .await
+            .map_err(db_err)?;
+        tx.execute(&pending, &[&id]).await.map_err(db_err)?;
+        let n = tx.execute(&delete, &[&id]).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(n > 0)
+    }
+
+    async fn enqueue(
+        &self,
+        message: &NewMessage,
+        deliveries: &[NewDelivery],
+    ) -> StoreResult<EnqueueResult> {
+        let sql = &self.inner.sql;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let insert_message = tx
+            .prepare_cached(&sql.insert_message)
+            .await
+            .map_err(db_err)?;
+        let find_duplicate = tx
+            .prepare_cached(&sql.find_duplicate)
+            .await
+            .map_err(db_err)?;
+        let insert_deliveries = tx
+            .prepare_cached(&sql.insert_deliveries)
+            .await
+            .map_err(db_err)?;
+        let notify = tx.prepare_cached(&sql.notify).await.map_err(db_err)?;
+        let statements: EnqueueStatements<&Statement> = EnqueueStatements {
+            insert_message: &insert_message,
+            find_duplicate: &find_duplicate,
+            insert_deliveries: &insert_deliveries,
+            notify: &notify,
+        };
+        let result = enqueue_on(&tx, &statements, &self.inner.channel, message, deliveries).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(result)
+    }
+
+    async fn get_message(&self, id: &str) -> StoreResult<Option<Message>> {
+        let rows = self.query(&self.inner.sql.get_message, &[&id]).await?;
+        rows.first().map(|r| rows::message(r, 0)).transpose()
+    }
+
+    async fn get_delivery(&self, id: &str) -> StoreResult<Option<Delivery>> {
+        let rows = self.query(&self.inner.sql.get_delivery, &[&id]).await?;
+        rows.first().map(|r| rows::delivery(r, 0)).transpose()
+    }
+
+    async fn list_deliveries(&self, filter: &DeliveryFilter) -> StoreResult<Vec<Delivery>> {
+        let state = filter.state.map(DeliveryState::as_str);
+        let limit = to_i64(filter.limit.unwrap_or(100));
+        let rows = self
+            .query(
+                &self.inner.sql.list_deliveries,
+                &[&filter.endpoint_id, &filter.message_id, &state, &limit],
+            )
+            .await?;
+        rows.iter().map(|r| rows::delivery(r, 0)).collect()
+    }
+
+    async fn claim(
+        &self,
+        worker: &str,
+        now: UnixMillis,
+        lease: Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let sql = &self.inner.sql;
+        let lim = to_i64(limit);
+        let until = lease_deadline(now, lease);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let heads = tx.prepare_cached(&sql.fifo_heads).await.map_err(db_err)?;
+        let candidates = tx
+            .prepare_cached(&sql.claim_candidates)
+            .await
+            .map_err(db_err)?;
+        let no_filter: Option<Vec<String>> = None;
+        // Both queries go out pipelined on the one connection.
+        let head_params: [&(dyn ToSql + Sync); 3] = [&now, &lim, &no_filter];
+        let candidate_params: [&(dyn ToSql + Sync); 2] = [&now, &lim];
+        let (fifo, plain) = tokio::join!(
+            tx.query(&heads, &head_params),
+            tx.query(&candidates, &candidate_params),
+        );
+        let fifo = fifo.map_err(db_err)?;
+        let plain = plain.map_err(db_err)?;
+        // (next_attempt_at, seq) of every candidate.
+        let mut picked: Vec<(i64, i64)> = Vec::with_capacity(plain.len() + fifo.len());
+        for row in &plain {
+            picked.push((
+                row.try_get(1).map_err(db_err)?,
+                row.try_get(0).map_err(db_err)?,
+            ));
+        }
+        if !fifo.is_empty() {
+            // Take the FIFO endpoints' advisory locks (skipping those another claimer holds),
+            // then look at their heads again in a new statement, whose snapshot includes
+            // everything the previous holder of each lock committed.
+            let ids: Vec<String> = fifo
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()
+                .map_err(db_err)?;
+            let locked: Vec<String> = tx
+                .query(
+                    "SELECT id FROM unnest($1::text[]) AS id \
+                     WHERE pg_try_advisory_xact_lock($2, hashtext($3 || id))",
+                    &[&ids, &FIFO_LOCK_SPACE, &self.inner.schema],
+                )
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()
+                .map_err(db_err)?;
+            if !locked.is_empty() {
+                let locked = Some(locked);
+                for row in tx
+                    .query(&heads, &[&now, &lim, &locked])
+                    .await
+                    .map_err(db_err)?
+                {
+                    picked.push((
+                        row.try_get(2).map_err(db_err)?,
+                        row.try_get(1).map_err(db_err)?,
+                    ));
+                }
+            }
+        }
+        if picked.is_empty() {
+            tx.commit().await.map_err(db_err)?;
+            return Ok(Vec::new());
+        }
+        picked.sort_unstable();
+        picked.truncate(limit);
+        let seqs: Vec<i64> = picked.iter().map(|p| p.1).collect();
+        let update = tx.prepare_cached(&sql.claim_update).await.map_err(db_err)?;
+        let rows = tx
+            .query(&update, &[&seqs, &worker, &until, &now])
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        let mut claimed = rows
+            .iter()
+            .map(|r| {
+                Ok(ClaimedDelivery {
+                    delivery: rows::delivery(r, 0)?,
+                    message: rows::message(r, DELIVERY_NCOLS)?,
+                    endpoint: rows::endpoint(r, DELIVERY_NCOLS + MESSAGE_NCOLS)?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        claimed.sort_by_key(|c| (c.delivery.next_attempt_at, c.delivery.seq));
+        Ok(claimed)
+    }
+
+    async fn renew_lease(
+        &self,
+        delivery_id: &str,
+        worker: &str,
+        until: UnixMillis,
+    ) -> StoreResult<()> {
+        let n = self
+            .execute(
+                &self.inner.sql.renew_lease,
+                &[&delivery_id, &worker, &until],
+            )
+            .await?;
+        if n == 0 {
+            return Err(self.lease_error(delivery_id).await);
+        }
+        Ok(())
+    }
+
+    async fn complete(
+        &self,
+        delivery_id: &str,
+        worker: &str,
+        attempt: &Attempt,
+        completion: Completion,
+    ) -> StoreResult<()> {
+        let (state, next): (&str, Option<i64>) = match completion {
+            Completion::Delivered => ("delivered", None),
+            Completion::Retry { at } => ("pending", Some(at)),
+            Completion::Failed => ("failed", None),
+        };
+        let last_error = match (&attempt.error, attempt.status) {
+            (Some(e), _) => Some(e.clone()),
+            (None, Some(s)) if !attempt.success => Some(format!("HTTP {s}")),
+            _ => None,
+        };
+        let number = i32::try_from(attempt.number).unwrap_or(i32::MAX);
+        let duration = i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX);
+        let status = attempt.status.map(i32::from);
+        let rows = self
+            .query(
+                &self.inner.sql.complete,
+                &[
+                    &delivery_id,
+                    &worker,
+                    &state,
+                    &next,
+                    &last_error,
+                    &attempt.id,
+                    &attempt.at,
+                    &attempt.message_id,
+                    &attempt.endpoint_id,
+                    &number,
+                    &duration,
+                    &status,
+                    &attempt.error,
+                    &attempt.response_snippet,
+                    &attempt.success,
+                ],
+            )
+            .await?;
+        let n: i64 = match rows.first() {
+            Some(row) => row.try_get(0).map_err(db_err)?,
+            None => 0,
+        };
+        if n == 0 {
+            return Err(self.lease_error(delivery_id).await);
+        }
+        Ok(())
+    }
+
+    async fn release(&self, delivery_id: &str, worker: &str, at: UnixMillis) -> StoreResult<()> {
+        let client = self.client().await?;
+        let st = client
+            .prepare_cached(&self.inner.sql.release)
+            .await
+            .map_err(db_err)?;
+        let n = client
+            .execute(&st, &[&delivery_id, &worker, &at])
+            .await
+            .map_err(db_err)?;
+        if n == 0 {
+            drop(client);
+            return Err(self.lease_error(delivery_id).await);
+        }
+        self.notify(&client).await
+    }
+
+    async fn fail_pending_for_endpoint(&self, endpoint_id: &str, reason: &str) -> StoreResult<u64> {
+        self.execute(&self.inner.sql.fail_pending, &[&endpoint_id, &reason])
+            .await
+    }
+
+    async fn redeliver(&self, delivery_id: &str, now: UnixMillis) -> StoreResult<()> {
+        let client = self.client().await?;
+        let st = client
+            .prepare_cached(&self.inner.sql.redeliver)
+            .await
+            .map_err(db_err)?;
+        let n = client
+            .execute(&st, &[&delivery_id, &now])
+            .await
+            .map_err(db_err)?;
+        if n == 0 {
+            drop(client);
+            return match self.get_delivery(delivery_id).await? {
+                None => Err(StoreError::NotFound {
+                    kind: "delivery",
+                    id: delivery_id.to_owned(),
+                }),
+                // In flight: left alone, its worker decides.
+                Some(_) => Ok(()),
+            };
+        }
+        self.notify(&client).await
+    }
+
+    async fn recover(
+        &self,
+        endpoint_id: &str,
+        since: UnixMillis,
+        now: UnixMillis,
+    ) -> StoreResult<u64> {
+        let client = self.client().await?;
+        let st = client
+            .prepare_cached(&self.inner.sql.recover)
+            .await
+            .map_err(db_err)?;
+        let n = client
+            .execute(&st, &[&endpoint_id, &since, &now])
+            .await
+            .map_err(db_err)?;
+        if n > 0 {
+            self.notify(&client).await?;
+        }
+        Ok(n)
+    }
+
+    async fn attempts_for_message(&self, message_id: &str) -> StoreResult<Vec<Attempt>> {
+        let rows = self
+            .query(&self.inner.sql.attempts_for_message, &[&message_id])
+            .await?;
+        rows.iter().map(rows::attempt).collect()
+    }
+
+    async fn attempts_for_endpoint(
+        &self,
+        endpoint_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<Attempt>> {
+        let rows = self
+            .query(
+                &self.inner.sql.attempts_for_endpoint,
+                &[&endpoint_id, &to_i64(limit)],
+            )
+            .await?;
+        rows.iter().map(rows::attempt).collect()
+    }
+
+    async fn failed_attempts(&self, from: UnixMillis, to: UnixMillis) -> StoreResult<Vec<Attempt>> {
+        let rows = self
+            .query(&self.inner.sql.failed_attempts, &[&from, &to])
+            .await?;
+        rows.iter().map(rows::attempt).collect()
+    }
+
+    async fn queue_depth(&self) -> StoreResult<u64> {
+        let rows = self.query(&self.inner.sql.queue_depth, &[]).await?;
+        let n: i64 = match rows.first() {
+            Some(row) => row.try_get(0).map_err(db_err)?,
+            None => 0,
+        };
+        Ok(n.unsigned_abs())
+    }
+
+    async fn next_due(&self) -> StoreResult<Option<UnixMillis>> {
+        let rows = self.query(&self.inner.sql.next_due, &[]).await?;
+        match rows.first() {
+            Some(row) => row.try_get(0).map_err(db_err),
+            None => Ok(None),
+        }
+    }
+
+    async fn wait_for_work(&self, timeout: Duration) {
+        self.inner.wakeup.wait(timeout).await;
+    }
+}

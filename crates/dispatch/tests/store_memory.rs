@@ -1,4 +1,5 @@
 //! The store conformance suite against [`MemoryStore`].
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 

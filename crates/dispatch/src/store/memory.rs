@@ -36,6 +36,8 @@ const DEFAULT_LIST_LIMIT: usize = 100;
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    /// Wakes idle workers when work is queued.
+    work: tokio::sync::Notify,
 }
 
 /// Index key: (time, seq, delivery id).
@@ -97,12 +99,12 @@ impl Inner {
             }
             DeliveryState::Delivered | DeliveryState::Failed => {}
         }
-        if is_open(d.state) {
-            if let Some(set) = self.open_by_endpoint.get_mut(&d.endpoint_id) {
-                set.remove(&(d.created_at, d.seq, d.id.clone()));
-                if set.is_empty() {
-                    self.open_by_endpoint.remove(&d.endpoint_id);
-                }
+        if is_open(d.state)
+            && let Some(set) = self.open_by_endpoint.get_mut(&d.endpoint_id)
+        {
+            set.remove(&(d.created_at, d.seq, d.id.clone()));
+            if set.is_empty() {
+                self.open_by_endpoint.remove(&d.endpoint_id);
             }
         }
     }
@@ -280,12 +282,12 @@ impl Store for MemoryStore {
         deliveries: &[NewDelivery],
     ) -> StoreResult<EnqueueResult> {
         let mut g = self.lock();
-        if let Some(key) = &message.idempotency_key {
-            if let Some(existing) = g.idempotency.get(&(message.tenant.clone(), key.clone())) {
-                return Ok(EnqueueResult::Duplicate {
-                    message_id: existing.clone(),
-                });
-            }
+        if let Some(key) = &message.idempotency_key
+            && let Some(existing) = g.idempotency.get(&(message.tenant.clone(), key.clone()))
+        {
+            return Ok(EnqueueResult::Duplicate {
+                message_id: existing.clone(),
+            });
         }
         if g.messages.contains_key(&message.id) {
             return Err(StoreError::AlreadyExists {
@@ -324,6 +326,10 @@ impl Store for MemoryStore {
                 created_at: message.created_at,
                 seq,
             });
+        }
+        drop(g);
+        if !deliveries.is_empty() {
+            self.work.notify_waiters();
         }
         Ok(EnqueueResult::Created {
             message_id: message.id.clone(),
@@ -478,6 +484,7 @@ impl Store for MemoryStore {
     ) -> StoreResult<()> {
         let mut g = self.lock();
         let endpoint_id = g.held(delivery_id, worker)?.endpoint_id.clone();
+        let retry = matches!(completion, Completion::Retry { .. });
         g.update(delivery_id, |d| {
             d.attempts = d.attempts.saturating_add(1);
             d.first_attempt_at.get_or_insert(attempt.at);
@@ -500,6 +507,10 @@ impl Store for MemoryStore {
                     .map_or(attempt.at, |t| t.max(attempt.at)),
             );
         }
+        drop(g);
+        if retry {
+            self.work.notify_waiters();
+        }
         Ok(())
     }
 
@@ -512,6 +523,8 @@ impl Store for MemoryStore {
             d.lease_owner = None;
             d.lease_expires_at = None;
         });
+        drop(g);
+        self.work.notify_waiters();
         Ok(())
     }
 
@@ -548,6 +561,8 @@ impl Store for MemoryStore {
                 d.next_attempt_at = now;
             }
         });
+        drop(g);
+        self.work.notify_waiters();
         found.ok_or_else(|| StoreError::NotFound {
             kind: "delivery",
             id: delivery_id.to_owned(),
@@ -576,6 +591,10 @@ impl Store for MemoryStore {
                 d.state = DeliveryState::Pending;
                 d.next_attempt_at = now;
             });
+        }
+        drop(g);
+        if !ids.is_empty() {
+            self.work.notify_waiters();
         }
         Ok(ids.len() as u64)
     }
@@ -626,5 +645,10 @@ impl Store for MemoryStore {
 
     async fn next_due(&self) -> StoreResult<Option<UnixMillis>> {
         Ok(self.lock().pending.first().map(|k| k.0))
+    }
+
+    /// Sleeps up to `timeout`, waking early when this store queues new due work.
+    async fn wait_for_work(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.work.notified()).await;
     }
 }

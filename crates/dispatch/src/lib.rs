@@ -59,6 +59,7 @@ pub mod ssrf;
 pub mod store;
 pub mod transport;
 mod worker;
+pub mod zitadel;
 
 pub use dispatcher::{Dispatcher, DispatcherBuilder, ShutdownReport};
 pub use error::{DispatchError, ValidationError};

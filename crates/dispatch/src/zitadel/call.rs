@@ -550,7 +550,7 @@ impl Executor {
 
     /// Runs the event execution for `event.event_type` synchronously (every target awaited
     /// in order, restCall bodies ignored). For durable, retried delivery use
-    /// the durable dispatcher (see the module docs) instead.
+    /// [`DurableEvents`](super::DurableEvents) instead.
     ///
     /// # Errors
     /// As [`execute_request`](Self::execute_request); `MissingField("event_type")`.

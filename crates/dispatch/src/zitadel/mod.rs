@@ -85,16 +85,18 @@
 //! # Event executions and the durable dispatcher
 //!
 //! Event executions are notifications (ZITADEL queues them and never retries a target).
-//! [`Executor::execute_event`] runs them synchronously. To deliver them durably with retries
-//! instead, register one dispatcher endpoint per target (family ZITADEL, the target's
-//! endpoint and signing key) and send the event body; see the dispatcher's docs.
+//! [`Executor::execute_event`] runs them synchronously; [`DurableEvents`] hands them to the
+//! durable [`Dispatcher`](crate::Dispatcher) instead (stored, retried, logged), one delivery
+//! per target of the best matching execution.
 
 mod call;
+mod durable;
 mod error;
 pub mod router;
 mod target;
 
 pub use call::{CallTarget, DEFAULT_TARGET_TIMEOUT, Executor, TargetKind};
+pub use durable::{DurableError, DurableEvents};
 pub use error::{CallFailure, ConfigError, ExecutionError};
 pub use router::{Route, Router, Specificity, Trigger};
 pub use target::{Incoming, ReceiveError, Reply, TargetReceiver, parse_incoming};

@@ -1,0 +1,317 @@
+//! Replay protection: remember the messages already accepted and answer repeats distinctly.
+//!
+//! A [`ReplayGuard`] is a set of keys with an expiry. The receiver asks it, after the signature
+//! verified (so only authentic messages ever reach the store), whether the message's key is new.
+//! The key is the verified message id when the scheme has one (Standard Webhooks
+//! `webhook-id`); otherwise a SHA-256 digest of the signed timestamp (if any) and the exact
+//! body bytes, so a byte-identical resend is recognised.
+//!
+//! # What protection remains, per scheme
+//! - **Timestamped schemes** (ZeroTier, ZITADEL, Standard Webhooks, Stripe shape): an entry is
+//!   kept until the message's timestamp leaves the tolerance window, after which the verifier
+//!   itself refuses it as stale. Together they refuse every replay, as long as the store keeps
+//!   its entries (a [`MemoryReplayGuard`] that hits its capacity evicts the oldest entries
+//!   first, and a process restart empties it).
+//! - **Schemes without a timestamp** (Zero Trust Analytics, Hub Message, Zentitle2, GitHub
+//!   shape): nothing in the request expires, so a captured request verifies forever. The guard
+//!   refuses a byte-identical resend only while its entry lives (the receiver's
+//!   `max_replay_ttl`, 24 hours by default, and the store's capacity). Beyond that, dedupe on
+//!   an id inside the payload (Zentitle `eventId`, Hub Message `message._id`) in your own
+//!   storage, and keep the endpoint URL and secret private.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+/// The error type of a [`ReplayGuard`] backed by an external store.
+#[derive(Debug, thiserror::Error)]
+#[error("replay store failed: {0}")]
+pub struct ReplayStoreError(#[source] pub Box<dyn std::error::Error + Send + Sync + 'static>);
+
+impl ReplayStoreError {
+    /// Wraps the store's own error.
+    pub fn new(err: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        Self(err.into())
+    }
+}
+
+/// A store of seen message keys; implement it to share replay state between processes
+/// (Redis `SET key 1 NX PX ttl`, a PostgreSQL table with a unique key and an expiry column).
+///
+/// # Example
+/// ```
+/// use std::time::Duration;
+/// use hookwire_axum::{ReplayGuard, ReplayStoreError};
+///
+/// /// Accepts everything: for a receiver whose handler is idempotent anyway.
+/// #[derive(Debug)]
+/// struct NoReplayCheck;
+///
+/// #[async_trait::async_trait]
+/// impl ReplayGuard for NoReplayCheck {
+///     async fn check_and_record(&self, _key: &str, _ttl: Duration) -> Result<bool, ReplayStoreError> {
+///         Ok(true)
+///     }
+///     async fn forget(&self, _key: &str) -> Result<(), ReplayStoreError> {
+///         Ok(())
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait ReplayGuard: Send + Sync + fmt::Debug + 'static {
+    /// Records `key` as seen for `ttl` and says whether it was new.
+    ///
+    /// Returns `Ok(true)` when the key was not present (or had expired): process the message.
+    /// Returns `Ok(false)` when it is present and unexpired: the message is a replay. The check
+    /// and the insert must be one atomic step, so two concurrent deliveries of one message
+    /// cannot both see `true`.
+    ///
+    /// # Errors
+    /// The store could not be reached; the request is refused with 503 so the sender retries.
+    async fn check_and_record(&self, key: &str, ttl: Duration) -> Result<bool, ReplayStoreError>;
+
+    /// Removes `key`, so the next delivery of the message is processed again. Called when the
+    /// handler failed (the layer does it for any response that is not 2xx).
+    ///
+    /// # Errors
+    /// The store could not be reached.
+    async fn forget(&self, key: &str) -> Result<(), ReplayStoreError>;
+}
+
+#[async_trait]
+impl<G: ReplayGuard + ?Sized> ReplayGuard for Arc<G> {
+    async fn check_and_record(&self, key: &str, ttl: Duration) -> Result<bool, ReplayStoreError> {
+        (**self).check_and_record(key, ttl).await
+    }
+
+    async fn forget(&self, key: &str) -> Result<(), ReplayStoreError> {
+        (**self).forget(key).await
+    }
+}
+
+/// An in-process [`ReplayGuard`]: at most `capacity` keys, each kept for its TTL.
+///
+/// When full, expired keys go first, then the oldest live ones (a message evicted early could
+/// be replayed; size the capacity above your peak message rate times the tolerance window).
+/// The state lives in this process only: several receiver processes behind a load balancer
+/// need a shared store behind the trait instead.
+pub struct MemoryReplayGuard {
+    capacity: usize,
+    state: Mutex<MemoryState>,
+}
+
+#[derive(Default)]
+struct MemoryState {
+    /// Key → expiry.
+    seen: HashMap<String, Instant>,
+    /// Keys in insertion order with the expiry they were inserted with; entries whose expiry
+    /// no longer matches `seen` are stale and skipped.
+    order: VecDeque<(Instant, String)>,
+}
+
+impl MemoryReplayGuard {
+    /// A guard that remembers at most `capacity` keys (at least 1).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            state: Mutex::new(MemoryState::default()),
+        }
+    }
+
+    /// How many keys are remembered now (expired ones not yet swept included).
+    pub fn len(&self) -> usize {
+        self.lock().seen.len()
+    }
+
+    /// Whether no key is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The maximum number of keys.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryState> {
+        // The state is consistent after every statement, so a panic elsewhere cannot corrupt it.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The synchronous core of [`ReplayGuard::check_and_record`], at a given instant.
+    pub(crate) fn record_at(&self, key: &str, ttl: Duration, now: Instant) -> bool {
+        let mut state = self.lock();
+        state.sweep(now);
+        if state.seen.get(key).is_some_and(|&expiry| expiry > now) {
+            return false;
+        }
+        while state.seen.len() >= self.capacity {
+            if !state.evict_oldest() {
+                break;
+            }
+        }
+        let expiry = now
+            .checked_add(ttl)
+            .or_else(|| now.checked_add(Duration::from_secs(86_400 * 365)))
+            .unwrap_or(now);
+        state.seen.insert(key.to_owned(), expiry);
+        state.order.push_back((expiry, key.to_owned()));
+        if state.order.len() > self.capacity.saturating_mul(2) {
+            state.compact();
+        }
+        true
+    }
+}
+
+impl MemoryState {
+    /// Drops expired entries from the front of the queue.
+    fn sweep(&mut self, now: Instant) {
+        while let Some((expiry, _)) = self.order.front() {
+            if *expiry > now {
+                break;
+            }
+            if let Some((expiry, key)) = self.order.pop_front() {
+                self.remove_if_current(&key, expiry);
+            }
+        }
+    }
+
+    /// Removes the oldest live entry; false when there is none.
+    fn evict_oldest(&mut self) -> bool {
+        while let Some((expiry, key)) = self.order.pop_front() {
+            if self.remove_if_current(&key, expiry) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn remove_if_current(&mut self, key: &str, expiry: Instant) -> bool {
+        if self.seen.get(key) == Some(&expiry) {
+            self.seen.remove(key);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Drops stale queue entries (forgotten or re-inserted keys).
+    fn compact(&mut self) {
+        let seen = &self.seen;
+        self.order
+            .retain(|(expiry, key)| seen.get(key.as_str()) == Some(expiry));
+    }
+}
+
+#[async_trait]
+impl ReplayGuard for MemoryReplayGuard {
+    async fn check_and_record(&self, key: &str, ttl: Duration) -> Result<bool, ReplayStoreError> {
+        Ok(self.record_at(key, ttl, Instant::now()))
+    }
+
+    async fn forget(&self, key: &str) -> Result<(), ReplayStoreError> {
+        self.lock().seen.remove(key);
+        Ok(())
+    }
+}
+
+impl fmt::Debug for MemoryReplayGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryReplayGuard")
+            .field("capacity", &self.capacity)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl Default for MemoryReplayGuard {
+    /// Capacity 100 000 keys (a few MiB at most).
+    fn default() -> Self {
+        Self::new(100_000)
+    }
+}
+
+/// A recorded key and the guard that holds it, so a failed handler can release it.
+#[derive(Clone)]
+pub(crate) struct ReplayTicket {
+    pub(crate) guard: Arc<dyn ReplayGuard>,
+    pub(crate) key: String,
+}
+
+impl ReplayTicket {
+    pub(crate) async fn release(&self) -> Result<(), ReplayStoreError> {
+        self.guard.forget(&self.key).await
+    }
+}
+
+impl fmt::Debug for ReplayTicket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplayTicket")
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TTL: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn second_sight_is_a_replay_until_expiry() {
+        let guard = MemoryReplayGuard::new(10);
+        let t0 = Instant::now();
+        assert!(guard.record_at("a", TTL, t0));
+        assert!(!guard.record_at("a", TTL, t0 + Duration::from_secs(9)));
+        assert!(guard.record_at("a", TTL, t0 + Duration::from_secs(10)));
+        assert_eq!(guard.len(), 1);
+    }
+
+    #[test]
+    fn capacity_evicts_oldest_first() {
+        let guard = MemoryReplayGuard::new(3);
+        let t0 = Instant::now();
+        for (i, k) in ["a", "b", "c", "d"].iter().enumerate() {
+            assert!(guard.record_at(k, TTL, t0 + Duration::from_millis(i as u64)));
+        }
+        assert_eq!(guard.len(), 3);
+        // "a" was evicted, the others are still remembered.
+        assert!(!guard.record_at("b", TTL, t0));
+        assert!(!guard.record_at("d", TTL, t0));
+        assert!(guard.record_at("a", TTL, t0));
+    }
+
+    #[tokio::test]
+    async fn forget_lets_the_key_through_again() {
+        let guard = MemoryReplayGuard::new(3);
+        assert!(guard.check_and_record("k", TTL).await.unwrap());
+        assert!(!guard.check_and_record("k", TTL).await.unwrap());
+        guard.forget("k").await.unwrap();
+        assert!(guard.check_and_record("k", TTL).await.unwrap());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_exceeds_capacity(cap in 1usize..8, ops in proptest::collection::vec((0u8..12, 0u64..30, proptest::bool::ANY), 0..200)) {
+            let guard = MemoryReplayGuard::new(cap);
+            let t0 = Instant::now();
+            let mut clock = 0u64;
+            for (key, step, forget) in ops {
+                clock += step;
+                let key = key.to_string();
+                if forget {
+                    guard.lock().seen.remove(&key);
+                } else {
+                    guard.record_at(&key, TTL, t0 + Duration::from_secs(clock));
+                }
+                let state = guard.lock();
+                proptest::prop_assert!(state.seen.len() <= cap);
+                proptest::prop_assert!(state.order.len() <= cap * 2 + 1);
+            }
+        }
+    }
+}

@@ -8,7 +8,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Reply, TestServer};
@@ -116,20 +116,19 @@ async fn throughput(store: Arc<dyn Store>, server: &TestServer, tenant: &str) ->
 async fn latency(store: Arc<dyn Store>, server: &TestServer, tenant: &str) -> (Duration, Duration) {
     let d = dispatcher(store, server.url(&format!("/{tenant}-lat")), tenant).await;
     d.start().unwrap();
-    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let mut sent: HashMap<String, Instant> = HashMap::new();
     let before = server.count();
     for _ in 0..LATENCY_MESSAGES {
         let at = Instant::now();
         let r = d.send(tenant, "NETWORK_JOIN", BODY).await.unwrap();
         if let hookwire_dispatch::model::EnqueueResult::Created { message_id, .. } = r {
-            sent.lock().unwrap().insert(message_id, at);
+            sent.insert(message_id, at);
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let got = server
         .wait_for(before + LATENCY_MESSAGES, Duration::from_secs(60))
         .await;
-    let sent = sent.lock().unwrap();
     let mut lat: Vec<Duration> = got
         .iter()
         .filter_map(|r| {

@@ -401,6 +401,7 @@ async fn attempt(inner: &Arc<Inner>, worker: &str, cd: ClaimedDelivery, mut rng:
             None
         }
     };
+    let setup_failed = early_error.is_some() || url.is_none();
     let result = match (early_error, url) {
         (None, Some(url)) => {
             let meta = RequestMeta {
@@ -432,11 +433,11 @@ async fn attempt(inner: &Arc<Inner>, worker: &str, cd: ClaimedDelivery, mut rng:
 
     let finished = now_millis();
     let outcome = result.outcome.clone();
-    let permanent_setup_error = result.status.is_none() && result.duration.is_zero();
     let elapsed = delivery.first_attempt_at.map_or(Duration::ZERO, |first| {
         Duration::from_millis(u64::try_from(finished - first).unwrap_or(0))
     });
-    let decision = if permanent_setup_error && matches!(outcome, Outcome::Other(_)) {
+    // A request that could not even be built (unusable secret or URL) never gets better.
+    let decision = if setup_failed {
         Decision::GiveUp
     } else {
         endpoint.retry.decide(number, &outcome, elapsed, &mut rng)

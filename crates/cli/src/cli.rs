@@ -1,0 +1,159 @@
+//! The command line: subcommands, flags and scheme names (a public interface: scripts depend
+//! on these names).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Sign, verify, receive and send webhooks of every hookwire family.
+#[derive(Debug, Parser)]
+#[command(name = "hookwire", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Print a new secret in the scheme's format.
+    Keygen(KeygenArgs),
+    /// Read a body and print the signature headers to send with it.
+    Sign(SignArgs),
+    /// Check a captured request: prints `verified` (exit 0) or the reason (exit 1).
+    Verify(VerifyArgs),
+    /// Run a local receiver that verifies each request and prints one JSON line per request.
+    Listen(ListenArgs),
+}
+
+/// A signature scheme, by its CLI name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SchemeName {
+    /// ZeroTier Central: `X-ZTC-Signature: t=…,v1=…`, hex secret.
+    Zerotier,
+    /// Zero Trust Analytics: `X-ZTA-Signature: sha256=…`, `whsec_` secret.
+    Zta,
+    /// Hub Message: hex HMAC over the body; header name from the vendor console (--header-name).
+    HubMessage,
+    /// ZITADEL Actions v2: `ZITADEL-Signature: t=…,v1=…`.
+    Zitadel,
+    /// Zentitle2: `N-Signature`, RSA PKCS#1 v1.5 / SHA-256.
+    Zentitle,
+    /// Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`.
+    Standard,
+    /// Stripe-style `Stripe-Signature: t=…,v1=…`.
+    Stripe,
+    /// GitHub-style `X-Hub-Signature-256: sha256=…`.
+    Github,
+}
+
+impl SchemeName {
+    /// The name as typed on the command line (and as `Scheme::from_name` reads it).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            SchemeName::Zerotier => "zerotier",
+            SchemeName::Zta => "zta",
+            SchemeName::HubMessage => "hub-message",
+            SchemeName::Zitadel => "zitadel",
+            SchemeName::Zentitle => "zentitle",
+            SchemeName::Standard => "standard",
+            SchemeName::Stripe => "stripe",
+            SchemeName::Github => "github",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeygenArgs {
+    /// The scheme whose secret format to use.
+    pub(crate) scheme: SchemeName,
+    /// Also print the public half (zentitle: SPKI PEM; standard --ed25519: `whpk_` key). With
+    /// --key, print only the public half of that key.
+    #[arg(long)]
+    pub(crate) public: bool,
+    /// standard: make an Ed25519 `whsk_` key (signatures `v1a`) instead of a `whsec_` secret.
+    #[arg(long)]
+    pub(crate) ed25519: bool,
+    /// With --public: an existing private key file to derive the public half from.
+    #[arg(long, value_name = "PEM_FILE", requires = "public")]
+    pub(crate) key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SignArgs {
+    /// The scheme to sign with.
+    pub(crate) scheme: SchemeName,
+    /// A signing secret; repeat to sign with several (one signature each).
+    #[arg(long = "secret", value_name = "S")]
+    pub(crate) secrets: Vec<String>,
+    /// The signed timestamp in unix seconds (default: now).
+    #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
+    pub(crate) timestamp: Option<i64>,
+    /// The message id, for schemes that sign one (default: a fresh `msg_…` id).
+    #[arg(long, value_name = "ID")]
+    pub(crate) id: Option<String>,
+    /// The signature header's name (hub-message: from the vendor console; also overrides the
+    /// header of zerotier, zta, zitadel, stripe and github).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) header_name: Option<String>,
+    /// A private key file (zentitle: PKCS#8 or PKCS#1 PEM); repeatable, combined with --secret.
+    #[arg(long = "key", value_name = "PEM_FILE")]
+    pub(crate) keys: Vec<PathBuf>,
+    /// The body file, read as raw bytes (default or `-`: stdin).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) body: Option<PathBuf>,
+}
+
+/// Where the verifying keys come from (at least one is needed).
+#[derive(Debug, Args)]
+pub(crate) struct KeyArgs {
+    /// A verifying secret; repeat to accept any of several.
+    #[arg(long = "secret", value_name = "S")]
+    pub(crate) secrets: Vec<String>,
+    /// A public key file (zentitle: SPKI or PKCS#1 PEM; standard: a `whpk_` key).
+    #[arg(long = "public-key", value_name = "PEM_FILE")]
+    pub(crate) public_keys: Vec<PathBuf>,
+    /// zentitle: the account's base64url RSA modulus (exponent AQAB).
+    #[arg(long = "modulus", value_name = "B64URL")]
+    pub(crate) moduli: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The scheme to verify with.
+    pub(crate) scheme: SchemeName,
+    #[command(flatten)]
+    pub(crate) keys: KeyArgs,
+    /// A received header as `Name: value`; repeat for each.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub(crate) headers: Vec<String>,
+    /// The body file, read as raw bytes (default or `-`: stdin).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) body: Option<PathBuf>,
+    /// The current time in unix seconds (default: the system clock).
+    #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
+    pub(crate) now: Option<i64>,
+    /// Accepted timestamp distance in seconds, past and future (default: 300).
+    #[arg(long, value_name = "SECS")]
+    pub(crate) tolerance: Option<u64>,
+    /// The signature header's name (see `sign --header-name`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) header_name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListenArgs {
+    /// The scheme to verify with.
+    pub(crate) scheme: SchemeName,
+    #[command(flatten)]
+    pub(crate) keys: KeyArgs,
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9000")]
+    pub(crate) addr: SocketAddr,
+    /// The signature header's name (see `sign --header-name`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) header_name: Option<String>,
+    /// Accepted timestamp distance in seconds, past and future (default: 300).
+    #[arg(long, value_name = "SECS")]
+    pub(crate) tolerance: Option<u64>,
+}

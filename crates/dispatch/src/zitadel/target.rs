@@ -319,4 +319,42 @@ mod tests {
         assert_eq!(Reply::fail(503).status, 503);
         assert!(Reply::ok().body.is_empty());
     }
+
+    proptest::proptest! {
+        /// Any body and any header value: a typed answer, never a panic.
+        #[test]
+        fn receive_never_panics(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256), header in "[ -~]{0,120}") {
+            let r = TargetReceiver::new("k").unwrap();
+            let mut h = HeaderMap::new();
+            if let Ok(v) = header.parse() {
+                h.insert("zitadel-signature", v);
+            }
+            let _ = r.receive_at(&h, &body, 1_700_000_000);
+            let _ = parse_incoming(&body);
+        }
+
+        /// What the executor signs, the receiver accepts; one flipped byte is refused.
+        #[test]
+        fn executor_signature_round_trips(email in "[a-z]{1,12}@[a-z]{1,8}\\.com", flip in 0usize..64) {
+            use hookwire_events::zitadel::Target;
+            let mut t = Target::rest_call("t", "http://127.0.0.1:1/", std::time::Duration::from_secs(1), true);
+            t.signing_key = Some("round-trip-key".into());
+            let target = super::super::CallTarget::from_resource(&t).unwrap();
+            let body = serde_json::to_vec(&serde_json::json!({
+                "fullMethod": "/zitadel.user.v2.UserService/AddHumanUser",
+                "request": {"email": {"email": email}}
+            })).unwrap();
+            let headers = target.headers(&body, 1_700_000_000).unwrap();
+            let r = TargetReceiver::new("round-trip-key").unwrap();
+            let got = r.receive_at(&headers, &body, 1_700_000_001);
+            proptest::prop_assert!(matches!(got, Ok(Incoming::Request(_))));
+            let mut bad = body.clone();
+            let i = flip % bad.len();
+            bad[i] ^= 0x01;
+            proptest::prop_assert!(matches!(
+                r.receive_at(&headers, &bad, 1_700_000_001),
+                Err(ReceiveError::Signature(_))
+            ));
+        }
+    }
 }

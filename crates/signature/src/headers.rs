@@ -37,29 +37,59 @@ impl<'a> Headers<'a> {
     /// Missing gives `MissingHeader`; a repeated header or a value that is not visible ASCII
     /// gives `MalformedHeader`.
     pub(crate) fn single(&self, name: &HeaderName) -> Result<&'a str> {
-        let mut first = None;
-        let mut count = 0usize;
-        self.find_map(name, |v| {
-            count += 1;
-            if first.is_none() {
-                first = Some(v);
-            }
-            None::<()>
-        });
-        let value = first.ok_or_else(|| Error::MissingHeader(name.as_str().to_owned()))?;
-        if count > 1 {
-            return Err(malformed(name, "header repeated"));
-        }
+        let value = self.single_raw(name)?;
         ascii(name, value)
     }
+
+    /// As [`single`](Self::single), as bytes (checked to be visible ASCII, so also UTF-8).
+    pub(crate) fn single_bytes(&self, name: &HeaderName) -> Result<&'a [u8]> {
+        let value = self.single_raw(name)?;
+        if is_visible_ascii(value) {
+            Ok(value)
+        } else {
+            Err(malformed(name, "not ASCII"))
+        }
+    }
+
+    /// The one value of `name`, unchecked: `MissingHeader` or `MalformedHeader` if repeated.
+    fn single_raw(&self, name: &HeaderName) -> Result<&'a [u8]> {
+        let (first, repeated) = match *self {
+            Headers::Map(map) => {
+                let mut values = map.get_all(name).iter();
+                (values.next().map(|v| v.as_bytes()), values.next().is_some())
+            }
+            Headers::Pairs(_) => {
+                let mut first = None;
+                let mut count = 0usize;
+                self.find_map(name, |v| {
+                    count += 1;
+                    if first.is_none() {
+                        first = Some(v);
+                    }
+                    None::<()>
+                });
+                (first, count > 1)
+            }
+        };
+        let value = first.ok_or_else(|| Error::MissingHeader(name.as_str().to_owned()))?;
+        if repeated {
+            return Err(malformed(name, "header repeated"));
+        }
+        Ok(value)
+    }
+}
+
+/// Whether every byte is a tab or visible ASCII (`0x20..0x7f`). No early exit, so the loop
+/// vectorizes; header values are short and the answer is not secret.
+fn is_visible_ascii(value: &[u8]) -> bool {
+    value.iter().fold(true, |ok, &b| {
+        ok & ((b == b'\t') | (b.wrapping_sub(0x20) < 0x5f))
+    })
 }
 
 /// The value as `&str` if it is visible ASCII (header values on the wire are).
 pub(crate) fn ascii<'a>(name: &HeaderName, value: &'a [u8]) -> Result<&'a str> {
-    if value
-        .iter()
-        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b))
-    {
+    if is_visible_ascii(value) {
         std::str::from_utf8(value).map_err(|_| malformed(name, "not ASCII"))
     } else {
         Err(malformed(name, "not ASCII"))

@@ -25,10 +25,10 @@ pub enum SignatureKeys {
 }
 
 impl SignatureKeys {
-    fn matches(self, key: &str) -> bool {
+    fn matches(self, key: &[u8]) -> bool {
         match self {
-            SignatureKeys::V1 => key == "v1",
-            SignatureKeys::ContainsV => key.contains('v'),
+            SignatureKeys::V1 => key == b"v1",
+            SignatureKeys::ContainsV => key.contains(&b'v'),
         }
     }
 }
@@ -59,30 +59,114 @@ pub struct SignatureHeader {
     pub signatures: Vec<Vec<u8>>,
 }
 
-/// Walks the pairs of a header value, checking its structure. Returns the timestamp and the
-/// number of signature pairs (hex or not).
+/// The `t` of a header: its value and, when the header spells it exactly as `i64`'s `Display`
+/// does (no `+`, no leading zeros, not `-0`), those digits, which are then the signed bytes.
+#[derive(Clone, Copy)]
+struct Timestamp<'a> {
+    value: i64,
+    canonical: Option<&'a [u8]>,
+}
+
+/// Parses decimal text exactly as `str::parse::<i64>` does: an optional `+` or `-`, then one or
+/// more ASCII digits, within range.
+fn parse_i64(text: &[u8]) -> Option<i64> {
+    let (negative, digits) = match text {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &d in digits {
+        let digit = d.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n = n.checked_mul(10)?;
+        n = if negative {
+            n.checked_sub(i64::from(digit))?
+        } else {
+            n.checked_add(i64::from(digit))?
+        };
+    }
+    Some(n)
+}
+
+/// Whether `text` (already parsed as an integer) is what `Display` would print for it.
+fn is_canonical(text: &[u8]) -> bool {
+    matches!(text, [b'0'] | [b'-', b'1'..=b'9', ..] | [b'1'..=b'9', ..])
+}
+
+/// Position of the first `,` in `bytes`, or `bytes.len()`. Eight bytes per step.
+fn find_comma(bytes: &[u8]) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const COMMAS: u64 = LO * b',' as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ COMMAS;
+        // Lowest set bit marks the first zero byte of `x` (later bits may be false positives).
+        let zero = x.wrapping_sub(LO) & !x & HI;
+        if zero != 0 {
+            return offset + (zero.trailing_zeros() / 8) as usize;
+        }
+        offset += 8;
+    }
+    let rest = chunks.remainder();
+    offset + rest.iter().position(|&b| b == b',').unwrap_or(rest.len())
+}
+
+/// Walks the pairs of a header value in one pass over its bytes, checking its structure and
+/// calling `on_signature` with every signature value (hex or not). Returns the timestamp.
+///
+/// Same rules as splitting the text on `,` and each pair at its first `=`; works on bytes
+/// because every delimiter is ASCII (no `&str` pattern machinery on the hot path).
 fn scan<'a>(
-    value: &'a str,
+    value: &'a [u8],
     keys: SignatureKeys,
-    mut on_signature: impl FnMut(&'a str),
-) -> std::result::Result<i64, &'static str> {
+    mut on_signature: impl FnMut(&'a [u8]),
+) -> std::result::Result<Timestamp<'a>, &'static str> {
     if value.is_empty() {
         return Err("empty value");
     }
     let mut timestamp = None;
-    for pair in value.split(',') {
-        let (k, v) = pair.split_once('=').ok_or("pair without `=`")?;
-        if k == "t" {
+    let mut rest = value;
+    loop {
+        let (pair, tail) = rest.split_at(find_comma(rest));
+        let eq = pair
+            .iter()
+            .position(|&b| b == b'=')
+            .ok_or("pair without `=`")?;
+        let (k, v) = pair.split_at(eq);
+        let v = v.get(1..).unwrap_or_default();
+        if let [b't'] = k {
             if timestamp.is_some() {
                 return Err("repeated `t`");
             }
-            timestamp = Some(v.parse::<i64>().map_err(|_| "`t` is not an integer")?);
+            let parsed = parse_i64(v).ok_or("`t` is not an integer")?;
+            timestamp = Some(Timestamp {
+                value: parsed,
+                canonical: is_canonical(v).then_some(v),
+            });
         } else if keys.matches(k) {
             on_signature(v);
+        }
+        match tail.split_first() {
+            Some((_comma, next)) => rest = next,
+            None => break,
         }
     }
     timestamp.ok_or("no `t`")
 }
+
+/// How many decoded signatures [`Timestamped::verify_value`] keeps on the stack; a header with
+/// more hex signatures than this is compared on a second pass (no allocation either way).
+const INLINE_SIGNATURES: usize = 4;
 
 impl SignatureHeader {
     /// Parses a header value.
@@ -91,11 +175,12 @@ impl SignatureHeader {
     /// A reason string when the value is malformed (see the type docs).
     pub fn parse(value: &str, keys: SignatureKeys) -> std::result::Result<Self, &'static str> {
         let mut signatures = Vec::new();
-        let timestamp = scan(value, keys, |v| {
+        let timestamp = scan(value.as_bytes(), keys, |v| {
             if let Ok(bytes) = hex::decode(v) {
                 signatures.push(bytes);
             }
-        })?;
+        })?
+        .value;
         if signatures.is_empty() {
             return Err("no hex signature");
         }
@@ -171,6 +256,14 @@ impl Timestamped {
         key.tag(&[t, &self.separator, body])
     }
 
+    /// As [`tag`](Self::tag) for a parsed header timestamp: its own digits when canonical.
+    fn tag_parsed(&self, key: &HmacKey, timestamp: Timestamp<'_>, body: &[u8]) -> [u8; 32] {
+        match timestamp.canonical {
+            Some(digits) => key.tag(&[digits, &self.separator, body]),
+            None => self.tag(key, timestamp.value, body),
+        }
+    }
+
     /// The header value: `t=<timestamp>,v1=<hex>` with one `v1` per secret.
     ///
     /// # Errors
@@ -205,28 +298,61 @@ impl Timestamped {
         now: Option<i64>,
         tolerance: Tolerance,
     ) -> Result<Verified> {
+        self.verify_bytes(value.as_bytes(), body, now, tolerance)
+    }
+
+    /// [`verify_value`](Self::verify_value) on the raw (already ASCII-checked) value.
+    ///
+    /// One pass parses the header and hex-decodes up to [`INLINE_SIGNATURES`] signatures into
+    /// stack arrays; each secret's tag is then compared in constant time with every one of
+    /// them (no early exit). Headers with more signatures are compared on a second pass.
+    fn verify_bytes(
+        &self,
+        value: &[u8],
+        body: &[u8],
+        now: Option<i64>,
+        tolerance: Tolerance,
+    ) -> Result<Verified> {
         let mut any_signature = false;
-        let timestamp = scan(value, self.signature_keys, |_| any_signature = true)
-            .map_err(|r| headers::malformed(&self.header, r))?;
+        let mut decoded = [[0u8; 32]; INLINE_SIGNATURES];
+        let mut n_decoded = 0usize;
+        let mut overflow = false;
+        let timestamp = scan(value, self.signature_keys, |v| {
+            any_signature = true;
+            match decoded.get_mut(n_decoded) {
+                Some(slot) => {
+                    if mac::decode_hex32(v, slot) {
+                        n_decoded += 1;
+                    }
+                }
+                None => overflow |= mac::hex32(v).is_some(),
+            }
+        })
+        .map_err(|r| headers::malformed(&self.header, r))?;
         if !any_signature {
             return Err(headers::malformed(&self.header, "no signature"));
         }
         if let Some(now) = now {
-            tolerance.check(timestamp, now)?;
+            tolerance.check(timestamp.value, now)?;
         }
+        let candidates = decoded.get(..n_decoded).unwrap_or_default();
         for (index, key) in self.keys.iter().enumerate() {
-            let expected = self.tag(key, timestamp, body);
-            let mut matched = false;
+            let expected = self.tag_parsed(key, timestamp, body);
             // Every candidate is compared (no early exit inside one key's pass).
-            let _ = scan(value, self.signature_keys, |v| {
-                if let Some(sig) = mac::hex32(v.as_bytes()) {
-                    matched |= mac::ct_eq(&expected, &sig);
-                }
-            });
+            let mut matched = candidates
+                .iter()
+                .fold(false, |acc, sig| acc | mac::ct_eq(&expected, sig));
+            if overflow {
+                let _ = scan(value, self.signature_keys, |v| {
+                    if let Some(sig) = mac::hex32(v) {
+                        matched |= mac::ct_eq(&expected, &sig);
+                    }
+                });
+            }
             if matched {
                 return Ok(Verified {
                     id: None,
-                    timestamp: Some(timestamp),
+                    timestamp: Some(timestamp.value),
                     key_index: index,
                 });
             }
@@ -241,7 +367,157 @@ impl Timestamped {
         now: Option<i64>,
         tolerance: Tolerance,
     ) -> Result<Verified> {
-        let value = headers.single(&self.header)?;
-        self.verify_value(value, body, now, tolerance)
+        let value = headers.single_bytes(&self.header)?;
+        self.verify_bytes(value, body, now, tolerance)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The `&str` scan this module used before the byte-level one, kept as the reference.
+    fn reference_scan(
+        value: &str,
+        keys: SignatureKeys,
+    ) -> std::result::Result<(i64, Vec<Vec<u8>>), &'static str> {
+        if value.is_empty() {
+            return Err("empty value");
+        }
+        let mut timestamp = None;
+        let mut sigs = Vec::new();
+        for pair in value.split(',') {
+            let (k, v) = pair.split_once('=').ok_or("pair without `=`")?;
+            if k == "t" {
+                if timestamp.is_some() {
+                    return Err("repeated `t`");
+                }
+                timestamp = Some(v.parse::<i64>().map_err(|_| "`t` is not an integer")?);
+            } else if keys.matches(k.as_bytes()) {
+                sigs.push(v.as_bytes().to_vec());
+            }
+        }
+        timestamp.ok_or("no `t`").map(|t| (t, sigs))
+    }
+
+    fn byte_scan(
+        value: &str,
+        keys: SignatureKeys,
+    ) -> std::result::Result<(i64, Vec<Vec<u8>>), &'static str> {
+        let mut sigs = Vec::new();
+        let t = scan(value.as_bytes(), keys, |v| sigs.push(v.to_vec()))?;
+        if let Some(digits) = t.canonical {
+            assert_eq!(digits, t.value.to_string().as_bytes());
+        }
+        Ok((t.value, sigs))
+    }
+
+    #[test]
+    fn parse_i64_matches_std() {
+        for text in [
+            "0",
+            "-0",
+            "+0",
+            "007",
+            "+12",
+            "-12",
+            "",
+            "+",
+            "-",
+            "+-1",
+            "1 ",
+            " 1",
+            "1_000",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "99999999999999999999999",
+            "١٢",
+        ] {
+            assert_eq!(
+                parse_i64(text.as_bytes()),
+                text.parse::<i64>().ok(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn canonical_only_when_display_agrees() {
+        for (text, canonical) in [
+            ("0", true),
+            ("1694033429", true),
+            ("-5", true),
+            ("-0", false),
+            ("+5", false),
+            ("05", false),
+            ("-05", false),
+        ] {
+            assert_eq!(is_canonical(text.as_bytes()), canonical, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn find_comma_every_position() {
+        for len in 0..40 {
+            let mut bytes = vec![b'a'; len];
+            assert_eq!(find_comma(&bytes), len);
+            for at in 0..len {
+                bytes.fill(b'a');
+                bytes[at] = b',';
+                if at + 3 < len {
+                    bytes[at + 3] = b',';
+                }
+                assert_eq!(find_comma(&bytes), at, "len {len} at {at}");
+            }
+        }
+        // Bytes next to `,` (0x2c) in value must not be mistaken for it.
+        assert_eq!(find_comma(&[0x2b, 0x2d, 0xac, 0x2c]), 3);
+    }
+
+    #[test]
+    fn more_signatures_than_kept_inline_are_all_compared() {
+        let format = crate::presets::zerotier::format();
+        let key = "778c6dab5feca625c7831644d18c4d0e4b3a337bff8a1e1c8f938f9cc20e6536";
+        let signer = Timestamped::new(&format, &[Secret::new(key)]).unwrap();
+        let good = signer.sign(1_700_000_000, b"body").unwrap();
+        let good = good.to_str().unwrap();
+        let good_sig = good.split_once(",v1=").unwrap().1;
+        let wrong = "ab".repeat(32);
+        for position in 0..=INLINE_SIGNATURES + 2 {
+            let mut sigs = vec![wrong.as_str(); INLINE_SIGNATURES + 2];
+            sigs.insert(position, good_sig);
+            let value = format!("t=1700000000,v1={}", sigs.join(",v1="));
+            assert!(
+                signer
+                    .verify_value(&value, b"body", None, Tolerance::default())
+                    .is_ok(),
+                "good signature at {position}"
+            );
+            let value = value.replace(good_sig, &wrong);
+            assert_eq!(
+                signer.verify_value(&value, b"body", None, Tolerance::default()),
+                Err(Error::SignatureMismatch)
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn byte_scan_matches_str_scan(
+            value in "([tv1x=,0-9a-f+-]|é){0,40}",
+            contains_v in any::<bool>(),
+        ) {
+            let keys = if contains_v { SignatureKeys::ContainsV } else { SignatureKeys::V1 };
+            prop_assert_eq!(byte_scan(&value, keys), reference_scan(&value, keys));
+        }
+
+        #[test]
+        fn parse_i64_matches_std_on_any_text(text in "[+-]?[0-9]{0,21}|\\PC{0,6}") {
+            prop_assert_eq!(parse_i64(text.as_bytes()), text.parse::<i64>().ok());
+        }
     }
 }

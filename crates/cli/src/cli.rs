@@ -24,6 +24,13 @@ pub(crate) enum Command {
     Verify(VerifyArgs),
     /// Run a local receiver that verifies each request and prints one JSON line per request.
     Listen(ListenArgs),
+    /// Deliver one event through the dispatcher with retries, printing each attempt.
+    Send(SendArgs),
+    /// Inspect and repair the embedded SQLite store of a dispatcher.
+    Deliveries(DeliveriesArgs),
+    /// Run the whole system on embedded defaults: local receivers, the dispatcher on SQLite,
+    /// a batch of every family, retries, auto-disable, a ZITADEL execution, a summary.
+    Demo(DemoArgs),
 }
 
 /// A signature scheme, by its CLI name.
@@ -156,4 +163,91 @@ pub(crate) struct ListenArgs {
     /// Accepted timestamp distance in seconds, past and future (default: 300).
     #[arg(long, value_name = "SECS")]
     pub(crate) tolerance: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SendArgs {
+    /// The destination URL (HTTPS; plain http only to loopback with --allow-loopback).
+    pub(crate) url: String,
+    /// The scheme to sign with.
+    #[arg(long, value_name = "S")]
+    pub(crate) scheme: SchemeName,
+    /// A signing secret; repeat to sign with several.
+    #[arg(long = "secret", value_name = "S")]
+    pub(crate) secrets: Vec<String>,
+    /// A private key file (zentitle: PKCS#8 or PKCS#1 PEM), instead of --secret.
+    #[arg(long = "key", value_name = "PEM_FILE")]
+    pub(crate) keys: Vec<PathBuf>,
+    /// The event type (default: read from the body by the family's parser, else
+    /// `hookwire.test`).
+    #[arg(long, value_name = "T")]
+    pub(crate) event_type: Option<String>,
+    /// The body file, sent as raw bytes (default or `-`: stdin).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) body: Option<PathBuf>,
+    /// The retry preset: zerotier, zta, zentitle-test, standard, svix, none (default: the
+    /// family's).
+    #[arg(long, value_name = "PRESET")]
+    pub(crate) retry: Option<String>,
+    /// Allow plain http to 127.0.0.0/8 (local receivers). Without it the SSRF guard refuses
+    /// every private, loopback, link-local and reserved address.
+    #[arg(long)]
+    pub(crate) allow_loopback: bool,
+    /// The signature header's name (see `sign --header-name`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) header_name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeliveriesArgs {
+    /// The SQLite store file (as given to `SqliteStore::open` or `demo --db`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) db: PathBuf,
+    #[command(subcommand)]
+    pub(crate) command: DeliveriesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeliveriesCommand {
+    /// List deliveries, newest first.
+    List {
+        /// Only this state: pending, in_flight, delivered, failed.
+        #[arg(long, value_name = "STATE")]
+        state: Option<String>,
+        /// Only this endpoint.
+        #[arg(long, value_name = "ID")]
+        endpoint: Option<String>,
+        /// At most this many.
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        limit: usize,
+    },
+    /// Show one delivery (`dlv_…`) or message (`msg_…`) with its attempt log.
+    Show {
+        /// A delivery or message id.
+        id: String,
+    },
+    /// Put one delivered or failed delivery back in the queue, due now.
+    Redeliver {
+        /// The delivery id.
+        id: String,
+    },
+    /// Re-queue every failed delivery of an endpoint created since a time.
+    Recover {
+        /// The endpoint id.
+        #[arg(long, value_name = "ID")]
+        endpoint: String,
+        /// Unix seconds, RFC 3339, a date (2024-05-01) or an age (90s, 15m, 2h, 7d).
+        #[arg(long, value_name = "TIME")]
+        since: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Keep the SQLite store in this file (default: a temporary file, removed at the end).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) db: Option<PathBuf>,
+    /// Events sent per family.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=500))]
+    pub(crate) events: u32,
 }

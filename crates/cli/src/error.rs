@@ -17,8 +17,6 @@ enum Kind {
     Usage,
     /// The operation ran and did not succeed: exit 1.
     Failed,
-    /// A failure already reported on stderr (for example by a summary table): exit 1, no line.
-    Reported,
 }
 
 impl CliError {
@@ -38,28 +36,16 @@ impl CliError {
         }
     }
 
-    /// The operation failed and already said why (exit 1, nothing more printed).
-    #[allow(dead_code)] // used by the commands added with the dispatcher
-    pub(crate) fn reported() -> Self {
-        Self {
-            kind: Kind::Reported,
-            message: String::new(),
-        }
-    }
-
-    /// Prints the error line on stderr (nothing for an already reported failure).
+    /// Prints the error line on stderr.
     pub(crate) fn report(&self) {
-        match self.kind {
-            Kind::Reported => {}
-            Kind::Usage | Kind::Failed => eprintln!("hookwire: {self}"),
-        }
+        eprintln!("hookwire: {self}");
     }
 
     /// The process exit code: 2 for usage, 1 otherwise.
     pub(crate) fn exit_code(&self) -> ExitCode {
         match self.kind {
             Kind::Usage => ExitCode::from(2),
-            Kind::Failed | Kind::Reported => ExitCode::from(1),
+            Kind::Failed => ExitCode::from(1),
         }
     }
 }

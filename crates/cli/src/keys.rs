@@ -69,3 +69,17 @@ pub(crate) fn verifying_secrets(args: &KeyArgs) -> Result<Vec<Secret>, CliError>
     }
     Ok(secrets)
 }
+
+/// The webhook family whose event types and limits apply to a scheme; the generic Stripe
+/// and GitHub shapes use the Standard Webhooks family (free-form event types).
+pub(crate) fn family(name: SchemeName) -> hookwire_events::Family {
+    use hookwire_events::Family;
+    match name {
+        SchemeName::Zerotier => Family::ZeroTier,
+        SchemeName::Zta => Family::Zta,
+        SchemeName::HubMessage => Family::HubMessage,
+        SchemeName::Zitadel => Family::Zitadel,
+        SchemeName::Zentitle => Family::Zentitle,
+        SchemeName::Standard | SchemeName::Stripe | SchemeName::Github => Family::StandardWebhooks,
+    }
+}

@@ -6,11 +6,14 @@
 //! unreadable file, unusable key). Errors are one line on stderr.
 
 mod cli;
+mod deliveries;
+mod demo;
 mod error;
 mod io;
 mod keygen;
 mod keys;
 mod listen;
+mod send;
 mod sign;
 mod time;
 mod verify;
@@ -56,6 +59,9 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Sign(args) => sign::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Listen(args) => runtime()?.block_on(listen::run(args)),
+        Command::Send(args) => runtime()?.block_on(send::run(args)),
+        Command::Deliveries(args) => runtime()?.block_on(deliveries::run(args)),
+        Command::Demo(args) => runtime()?.block_on(demo::run(args)),
     }
 }
 

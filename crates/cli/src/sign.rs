@@ -24,7 +24,7 @@ pub(crate) fn run(args: &SignArgs) -> Result<(), CliError> {
     let body = read_body(args.body.as_deref())?;
     let id = match &args.id {
         Some(id) => id.clone(),
-        None => message_id()?,
+        None => hookwire_dispatch::model::new_id("msg"),
     };
     let timestamp = args.timestamp.unwrap_or_else(unix_now);
     let headers = signer
@@ -38,17 +38,6 @@ pub(crate) fn run(args: &SignArgs) -> Result<(), CliError> {
         };
         format!("{shown}: {}", String::from_utf8_lossy(value.as_bytes()))
     }))
-}
-
-/// A fresh Standard Webhooks style message id: `msg_` and 32 hex digits from the OS CSPRNG.
-pub(crate) fn message_id() -> Result<String, CliError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| CliError::failed(format!("OS random number generator failed: {e}")))?;
-    Ok(format!(
-        "msg_{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ))
 }
 
 /// The header name as the vendors write it (HTTP header names are case-insensitive; this is

@@ -59,7 +59,6 @@ pub(crate) fn rfc3339_millis(ms: i64) -> String {
 /// Parses a point in time for `--since`, as unix milliseconds: unix seconds (`1714564800`),
 /// RFC 3339 (`2024-05-01T12:00:00Z`, `2024-05-01T14:00:00+02:00`, fractions allowed), a
 /// date (`2024-05-01`, midnight UTC) or an age before `now_ms` (`90s`, `15m`, `2h`, `7d`).
-#[allow(dead_code)] // used by `deliveries recover`
 pub(crate) fn parse_time(text: &str, now_ms: i64) -> Result<i64, String> {
     let t = text.trim();
     let bad = || {

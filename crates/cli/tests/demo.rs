@@ -1,0 +1,478 @@
+//! The demo's flow as a test (receivers for every family, the dispatcher on a SQLite file,
+//! retries, auto-disable, the ZITADEL execution), then `deliveries` on the store it left, and
+//! `send` through the dispatcher to real loopback receivers.
+
+// Test helpers: a failed unwrap is a failed test with a clear message.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hookwire");
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn hookwire(args: &[&str], stdin: &[u8]) -> Run {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// The table row of one endpoint: its cells.
+fn row<'a>(stdout: &'a str, endpoint: &str) -> Vec<&'a str> {
+    stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|cells| cells.len() == 9 && cells[1] == endpoint)
+        .unwrap_or_else(|| panic!("no row for {endpoint} in\n{stdout}"))
+}
+
+#[test]
+fn demo_delivers_and_verifies_every_family_then_deliveries_inspects_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let db = db.to_str().unwrap();
+    let started = Instant::now();
+    let run = hookwire(&["demo", "--db", db, "--events", "8"], b"");
+    let took = started.elapsed();
+    assert_eq!(run.code, 0, "demo failed:\n{}\n{}", run.stdout, run.stderr);
+    assert!(took < Duration::from_secs(30), "demo took {took:?}");
+    assert!(run.stdout.contains("ok: 48 messages"), "{}", run.stdout);
+
+    // FAMILY ENDPOINT SENT DELIVERED RETRIES FAILED VERIFIED P50 MAX
+    for endpoint in [
+        "zerotier",
+        "zta",
+        "hub-message",
+        "zitadel",
+        "zentitle",
+        "standard",
+    ] {
+        let cells = row(&run.stdout, endpoint);
+        assert_eq!(
+            &cells[2..7],
+            ["8", "8", "0", "0", "8"],
+            "{endpoint}: {cells:?}"
+        );
+    }
+    let flaky = row(&run.stdout, "zerotier-flaky");
+    assert_eq!(
+        (flaky[2], flaky[3], flaky[5], flaky[6]),
+        ("8", "8", "0", "8")
+    );
+    assert!(flaky[4].parse::<u32>().unwrap() >= 3, "{flaky:?}");
+    let gone = row(&run.stdout, "standard-gone");
+    assert_eq!(gone[3], "0", "{gone:?}");
+    assert_eq!(
+        gone[5], gone[2],
+        "every delivery to the 410 endpoint failed: {gone:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("disabled by the dispatcher (endpoint answered 410 Gone)")
+    );
+    // The ZITADEL execution printed the target's modification.
+    assert!(run.stdout.contains("ZITADEL execution"), "{}", run.stdout);
+    assert!(run.stdout.contains("checked by the demo target"));
+
+    // `deliveries` on the store the demo left.
+    let list = hookwire(&["deliveries", "--db", db, "list", "--limit", "500"], b"");
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(list.stdout.starts_with("DELIVERY"));
+    // 6 families × 8 + 8 flaky + the 410 endpoint's.
+    let gone_n: usize = gone[2].parse().unwrap();
+    assert!(
+        list.stdout.contains(&format!("{} deliveries", 56 + gone_n)),
+        "{}",
+        list.stdout
+    );
+    let failed = hookwire(
+        &["deliveries", "--db", db, "list", "--state", "failed"],
+        b"",
+    );
+    let failed_ids: Vec<&str> = failed
+        .stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|id| id.starts_with("dlv_"))
+        .collect();
+    assert_eq!(failed_ids.len(), gone_n, "{}", failed.stdout);
+    let endpoint = failed
+        .stdout
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().find(|c| c.starts_with("ep_")))
+        .unwrap()
+        .to_owned();
+
+    let show = hookwire(&["deliveries", "--db", db, "show", failed_ids[0]], b"");
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    assert!(
+        show.stdout.contains("event     invoice.paid"),
+        "{}",
+        show.stdout
+    );
+    assert!(show.stdout.contains("HTTP 410"), "{}", show.stdout);
+    let delivered = hookwire(
+        &[
+            "deliveries",
+            "--db",
+            db,
+            "list",
+            "--state",
+            "delivered",
+            "--limit",
+            "1",
+        ],
+        b"",
+    );
+    let delivered_id = delivered
+        .stdout
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let show = hookwire(&["deliveries", "--db", db, "show", &delivered_id], b"");
+    assert!(
+        show.stdout.contains("state     delivered"),
+        "{}",
+        show.stdout
+    );
+
+    // Repair: redeliver one, recover the rest of the endpoint's failures.
+    let run = hookwire(&["deliveries", "--db", db, "redeliver", failed_ids[0]], b"");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("re-queued"));
+    let pending = hookwire(
+        &["deliveries", "--db", db, "list", "--state", "pending"],
+        b"",
+    );
+    assert!(pending.stdout.contains(failed_ids[0]), "{}", pending.stdout);
+    let run = hookwire(
+        &[
+            "deliveries",
+            "--db",
+            db,
+            "recover",
+            "--endpoint",
+            &endpoint,
+            "--since",
+            "1h",
+        ],
+        b"",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains(&format!("re-queued {} failed deliveries", gone_n - 1)),
+        "{}",
+        run.stdout
+    );
+
+    // Bad usage and unknown ids.
+    assert_eq!(
+        hookwire(&["deliveries", "--db", "/nonexistent.db", "list"], b"").code,
+        2
+    );
+    assert_eq!(
+        hookwire(&["deliveries", "--db", db, "list", "--state", "lost"], b"").code,
+        2
+    );
+    assert_eq!(
+        hookwire(&["deliveries", "--db", db, "show", "dlv_nope"], b"").code,
+        1
+    );
+    assert_eq!(
+        hookwire(
+            &[
+                "deliveries",
+                "--db",
+                db,
+                "recover",
+                "--endpoint",
+                &endpoint,
+                "--since",
+                "soon"
+            ],
+            b""
+        )
+        .code,
+        2
+    );
+}
+
+/// A loopback HTTP server answering each request with the next status of `statuses` (the
+/// last repeats); records the request heads and bodies.
+struct Server {
+    addr: String,
+    requests: Arc<Mutex<Vec<Request>>>,
+}
+
+/// A received request: its head (request line and headers) and body.
+type Request = (String, Vec<u8>);
+
+fn server(statuses: Vec<u16>) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&requests);
+    let n = Arc::new(AtomicU32::new(0));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).unwrap();
+            seen.lock().unwrap().push((head, body));
+            let i = n.fetch_add(1, Ordering::SeqCst) as usize;
+            let status = statuses[i.min(statuses.len() - 1)];
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+        }
+    });
+    Server { addr, requests }
+}
+
+#[test]
+fn send_retries_until_delivered_and_prints_each_attempt() {
+    // 500 then 204: the `standard` preset's first retry comes 5 s (± 20 %) later.
+    let srv = server(vec![500, 204]);
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let url = format!("http://{}/hook", srv.addr);
+    let started = Instant::now();
+    let run = hookwire(
+        &[
+            "send",
+            &url,
+            "--scheme",
+            "standard",
+            "--secret",
+            secret,
+            "--event-type",
+            "invoice.paid",
+            "--retry",
+            "standard",
+            "--allow-loopback",
+        ],
+        br#"{"type":"invoice.paid","data":{}}"#,
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].starts_with("sending msg_"), "{lines:?}");
+    assert!(lines[1].starts_with("attempt 1: HTTP 500"), "{lines:?}");
+    assert!(lines[1].contains("retrying in"), "{lines:?}");
+    assert!(lines[2].starts_with("attempt 2: HTTP 204"), "{lines:?}");
+    assert!(lines[2].ends_with("delivered"), "{lines:?}");
+
+    // What arrived verifies with the CLI, and both attempts carry the same message id.
+    let requests = srv.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2);
+    let header = |head: &str, name: &str| {
+        head.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+            })
+            .unwrap()
+    };
+    assert_eq!(
+        header(&requests[0].0, "webhook-id"),
+        header(&requests[1].0, "webhook-id")
+    );
+    let (head, body) = &requests[1];
+    let mut args = vec!["verify", "standard", "--secret", secret];
+    let hs: Vec<String> = ["webhook-id", "webhook-timestamp", "webhook-signature"]
+        .iter()
+        .map(|n| format!("{n}: {}", header(head, n)))
+        .collect();
+    for h in &hs {
+        args.extend(["--header", h.as_str()]);
+    }
+    let run = hookwire(&args, body);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn send_exits_1_when_not_delivered() {
+    let srv = server(vec![400]);
+    let url = format!("http://{}/hook", srv.addr);
+    let run = hookwire(
+        &[
+            "send",
+            &url,
+            "--scheme",
+            "zitadel",
+            "--secret",
+            "k",
+            "--retry",
+            "none",
+            "--allow-loopback",
+        ],
+        b"{}",
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("attempt 1: HTTP 400"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("not delivered after 1 attempt"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn send_refuses_loopback_without_the_flag() {
+    let srv = server(vec![204]);
+    for url in [
+        format!("http://{}/hook", srv.addr),
+        format!("https://{}/hook", srv.addr),
+    ] {
+        let run = hookwire(
+            &["send", &url, "--scheme", "github", "--secret", "s"],
+            b"{}",
+        );
+        assert_eq!(run.code, 1, "{url}: {}", run.stdout);
+        assert!(run.stderr.contains("endpoint refused"), "{}", run.stderr);
+    }
+    // `localhost` names resolve to loopback: refused too.
+    let port = srv.addr.rsplit(':').next().unwrap();
+    let run = hookwire(
+        &[
+            "send",
+            &format!("https://localhost:{port}/"),
+            "--scheme",
+            "github",
+            "--secret",
+            "s",
+            "--retry",
+            "none",
+        ],
+        b"{}",
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        srv.requests.lock().unwrap().is_empty(),
+        "a request reached loopback"
+    );
+    // Bad usage.
+    assert_eq!(
+        hookwire(
+            &[
+                "send",
+                "https://example.invalid/",
+                "--scheme",
+                "github",
+                "--secret",
+                "s",
+                "--retry",
+                "forever"
+            ],
+            b""
+        )
+        .code,
+        2
+    );
+    assert_eq!(
+        hookwire(
+            &["send", "https://example.invalid/", "--scheme", "github"],
+            b""
+        )
+        .code,
+        2
+    );
+}
+
+#[test]
+fn send_to_hookwire_listen_verifies_end_to_end() {
+    let mut child = Command::new(BIN)
+        .args([
+            "listen",
+            "zerotier",
+            "--secret",
+            "778c6dab5feca625c7831644d18c4d0e4b3a337bff8a1e1c8f938f9cc20e6536",
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let body = br#"{"hook_id":"h","org_id":"o","hook_type":"NETWORK_JOIN","network_id":"19d9808567a17ccf","member_id":"a02505e545"}"#;
+    let run = hookwire(
+        &[
+            "send",
+            &format!("http://{addr}/"),
+            "--scheme",
+            "zerotier",
+            "--secret",
+            "778c6dab5feca625c7831644d18c4d0e4b3a337bff8a1e1c8f938f9cc20e6536",
+            "--allow-loopback",
+        ],
+        body,
+    );
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("(NETWORK_JOIN, "),
+        "event type read from the body: {}",
+        run.stdout
+    );
+    assert_eq!(line["verified"], true, "{line}");
+    assert_eq!(line["event_type"], "NETWORK_JOIN");
+}

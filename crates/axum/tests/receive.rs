@@ -769,3 +769,59 @@ async fn receiver_through_from_ref() {
     let r = call(&app, "/", &zt_signed(ZT_BODY, NOW, ZT_SECRET), ZT_BODY).await;
     assert_eq!(r.body, format!("app:{}", ZT_BODY.len()));
 }
+
+/// A replay store that is down: the request is refused with 503 so the sender retries.
+#[derive(Debug)]
+struct DownStore;
+
+#[async_trait::async_trait]
+impl hookwire_axum::ReplayGuard for DownStore {
+    async fn check_and_record(
+        &self,
+        _key: &str,
+        _ttl: std::time::Duration,
+    ) -> Result<bool, hookwire_axum::ReplayStoreError> {
+        Err(hookwire_axum::ReplayStoreError::new("connection refused"))
+    }
+
+    async fn forget(&self, _key: &str) -> Result<(), hookwire_axum::ReplayStoreError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn replay_store_failure_is_503() {
+    let app = zerotier_app(zerotier_receiver(&[ZT_SECRET]).with_replay_guard(DownStore));
+    let r = call(&app, "/", &zt_signed(ZT_BODY, NOW, ZT_SECRET), ZT_BODY).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "replay store unavailable")
+    );
+    // Unsigned requests never reach the store.
+    let r = call(&app, "/", &[], ZT_BODY).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Arbitrary bodies and signature header values are refused with 400/401/413, never
+    /// accepted and never a server error.
+    #[test]
+    fn arbitrary_input_is_refused_not_accepted(
+        body in proptest::collection::vec(proptest::num::u8::ANY, 0..600),
+        header in "[ -~]{0,120}",
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let app = zerotier_app(zerotier_receiver(&[ZT_SECRET]).with_body_limit(512));
+        let headers = match axum::http::HeaderValue::from_str(&header) {
+            Ok(v) => vec![(axum::http::HeaderName::from_static("x-ztc-signature"), v)],
+            Err(_) => vec![],
+        };
+        let r = rt.block_on(call(&app, "/", &headers, body));
+        proptest::prop_assert!(
+            [StatusCode::BAD_REQUEST, StatusCode::UNAUTHORIZED, StatusCode::PAYLOAD_TOO_LARGE]
+                .contains(&r.status),
+            "{} {}", r.status, r.body
+        );
+    }
+}

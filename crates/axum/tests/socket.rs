@@ -163,3 +163,21 @@ async fn loopback_standard_webhooks_rotation_and_replay() {
     .await;
     assert_eq!(r.headers.get(REPLAY_HEADER).unwrap(), "true");
 }
+
+/// The client announces 100 bytes, sends 10 and closes its side: the body cannot be read.
+#[tokio::test]
+async fn truncated_body_is_400() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = zerotier_server(Arc::new(AtomicUsize::new(0))).await;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /hooks/zerotier HTTP/1.1\r\nHost: {addr}\r\nX-ZTC-Signature: t={NOW},v1=00\r\nContent-Length: 100\r\n\r\n0123456789"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw).await;
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.ends_with("request body could not be read"), "{text}");
+}

@@ -7,7 +7,6 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use hookwire_events::Family;
 use hookwire_signature::Verifier;
 use serde_json::{Map, Value, json};
 
@@ -121,13 +120,7 @@ fn report(
 /// The event type: through the family's parser, Stripe's `type` field, or GitHub's
 /// `X-GitHub-Event` header; `null` when it cannot be told.
 fn event_type(scheme: SchemeName, headers: &HeaderMap, body: &[u8]) -> Value {
-    let family = match scheme {
-        SchemeName::Zerotier => Family::ZeroTier,
-        SchemeName::Zta => Family::Zta,
-        SchemeName::HubMessage => Family::HubMessage,
-        SchemeName::Zitadel => Family::Zitadel,
-        SchemeName::Zentitle => Family::Zentitle,
-        SchemeName::Standard => Family::StandardWebhooks,
+    match scheme {
         SchemeName::Stripe => {
             return serde_json::from_slice::<Value>(body)
                 .ok()
@@ -140,7 +133,9 @@ fn event_type(scheme: SchemeName, headers: &HeaderMap, body: &[u8]) -> Value {
                 .and_then(|v| v.to_str().ok())
                 .map_or(Value::Null, |s| json!(s));
         }
-    };
+        _ => {}
+    }
+    let family = crate::keys::family(scheme);
     hookwire_events::parse(family, body).map_or(Value::Null, |e| json!(e.event_type()))
 }
 

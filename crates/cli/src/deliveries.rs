@@ -184,15 +184,11 @@ async fn delivery_lines(
         out.push(format!("last      {e}"));
     }
     for a in attempts.iter().filter(|a| a.delivery_id == d.id) {
-        let result = match (a.status, &a.error) {
-            (Some(s), _) => format!("HTTP {s}"),
-            (None, Some(e)) => e.clone(),
-            (None, None) => "no response".to_owned(),
-        };
         out.push(format!(
-            "  #{} {} {result} in {} ms{}",
+            "  #{} {} {} in {} ms{}",
             a.number,
             rfc3339_millis(a.at),
+            attempt_result(a),
             a.duration_ms,
             a.response_snippet
                 .as_deref()
@@ -202,6 +198,15 @@ async fn delivery_lines(
         ));
     }
     Ok(out)
+}
+
+/// What an attempt got: `HTTP <status>`, the transport error, or `no response`.
+pub(crate) fn attempt_result(a: &Attempt) -> String {
+    match (a.status, &a.error) {
+        (Some(status), _) => format!("HTTP {status}"),
+        (None, Some(e)) => e.clone(),
+        (None, None) => "no response".to_owned(),
+    }
 }
 
 /// The first 120 characters of a body on one line.

@@ -116,11 +116,7 @@ async fn follow(dispatcher: &Dispatcher, message_id: &str) -> Result<(), CliErro
             DeliveryState::Delivered | DeliveryState::Failed
         );
         for (i, a) in attempts.iter().enumerate().skip(printed) {
-            let what = match (a.status, &a.error) {
-                (Some(status), _) => format!("HTTP {status}"),
-                (None, Some(e)) => e.clone(),
-                (None, None) => "no response".to_owned(),
-            };
+            let what = crate::deliveries::attempt_result(a);
             let last = i + 1 == attempts.len();
             let next = if a.success {
                 "delivered".to_owned()

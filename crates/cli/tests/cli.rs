@@ -5,39 +5,15 @@
 // Test helpers: a failed unwrap is a failed test with a clear message.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+mod support;
+
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hookwire_signature::{Scheme, Secret, Signer, Verifier};
-
-const BIN: &str = env!("CARGO_BIN_EXE_hookwire");
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn hookwire(args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The command may exit before reading stdin (usage errors): a broken pipe is fine.
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
+use support::{hookwire, listen};
 
 fn ok(args: &[&str]) -> String {
     let run = hookwire(args, b"");
@@ -688,43 +664,6 @@ fn sign_reads_stdin_and_prints_one_header_per_secret() {
         .code,
         2
     );
-}
-
-/// A running `hookwire listen`, killed on drop.
-struct Listener {
-    child: std::process::Child,
-    addr: String,
-    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn listen(args: &[&str]) -> Listener {
-    let mut child = Command::new(BIN)
-        .arg("listen")
-        .args(args)
-        .args(["--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_owned();
-    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    Listener { child, addr, lines }
 }
 
 /// Posts `body` with `headers` over a plain loopback connection; returns the status code.

@@ -5,37 +5,15 @@
 // Test helpers: a failed unwrap is a failed test with a clear message.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+mod support;
+
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hookwire");
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn hookwire(args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
+use support::{hookwire, listen};
 
 /// The table row of one endpoint: its cells.
 fn row<'a>(stdout: &'a str, endpoint: &str) -> Vec<&'a str> {
@@ -425,31 +403,12 @@ fn send_refuses_loopback_without_the_flag() {
 
 #[test]
 fn send_to_hookwire_listen_verifies_end_to_end() {
-    let mut child = Command::new(BIN)
-        .args([
-            "listen",
-            "zerotier",
-            "--secret",
-            "778c6dab5feca625c7831644d18c4d0e4b3a337bff8a1e1c8f938f9cc20e6536",
-            "--addr",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let mut listener = listen(&[
+        "zerotier",
+        "--secret",
+        "778c6dab5feca625c7831644d18c4d0e4b3a337bff8a1e1c8f938f9cc20e6536",
+    ]);
+    let addr = listener.addr.clone();
     let body = br#"{"hook_id":"h","org_id":"o","hook_type":"NETWORK_JOIN","network_id":"19d9808567a17ccf","member_id":"a02505e545"}"#;
     let run = hookwire(
         &[
@@ -463,10 +422,8 @@ fn send_to_hookwire_listen_verifies_end_to_end() {
         ],
         body,
     );
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
+    let line: serde_json::Value =
+        serde_json::from_str(&listener.lines.next().unwrap().unwrap()).unwrap();
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stdout.contains("(NETWORK_JOIN, "),

@@ -13,8 +13,8 @@ use tokio::task::JoinHandle;
 use crate::error::{DispatchError, Result, ValidationError};
 use crate::limits::{Gates, Limits};
 use crate::model::{
-    Attempt, Delivery, DeliveryFilter, EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
-    new_id, now_millis,
+    Attempt, Delivery, DeliveryFilter, Endpoint, EnqueueResult, Message, NewDelivery, NewMessage,
+    UnixMillis, new_id, now_millis,
 };
 use crate::ssrf::{InnerResolver, IpCidr, SsrfGuard};
 use crate::store::Store;
@@ -96,6 +96,41 @@ impl DispatcherBuilder {
             default_timeout: Duration::from_secs(15),
             health_flush: Duration::from_secs(1),
         }
+    }
+
+    /// A builder over the embedded durable default: a [`SqliteStore`](crate::store::SqliteStore)
+    /// on the file at `path`, created and migrated if needed (feature `sqlite`).
+    ///
+    /// # Errors
+    /// [`DispatchError::Store`] if the file cannot be opened or migrated.
+    #[cfg(feature = "sqlite")]
+    pub fn sqlite(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        Ok(Self::new(Arc::new(crate::store::SqliteStore::open(path)?)))
+    }
+
+    /// A builder over a [`PostgresStore`](crate::store::PostgresStore) at the connection URL
+    /// `url` (`postgres://user:password@host:port/db`), with its tables in the schema
+    /// `hookwire`: connects, applies migrations and starts listening for work (feature
+    /// `postgres`). Every process built on the same URL shares one queue.
+    ///
+    /// # Errors
+    /// [`DispatchError::Store`] if the URL is invalid, the server does not answer or the
+    /// migrations fail.
+    #[cfg(feature = "postgres")]
+    pub async fn postgres(url: &str) -> Result<Self> {
+        Self::postgres_schema(url, crate::store::DEFAULT_SCHEMA).await
+    }
+
+    /// [`postgres`](Self::postgres) with the tables in `schema` (created if missing), for
+    /// example next to the application's own tables for the [transactional
+    /// outbox](crate::outbox).
+    ///
+    /// # Errors
+    /// As [`postgres`](Self::postgres), and for an invalid schema name.
+    #[cfg(feature = "postgres")]
+    pub async fn postgres_schema(url: &str, schema: &str) -> Result<Self> {
+        let store = crate::store::PostgresStore::connect_schema(url, schema).await?;
+        Ok(Self::new(Arc::new(store)))
     }
 
     /// Claim loops (default 2). Each claims batches of due deliveries.
@@ -426,6 +461,28 @@ impl Dispatcher {
         idempotency_key: Option<String>,
         only: Option<&str>,
     ) -> Result<EnqueueResult> {
+        self.check_message(tenant, event_type, payload.len())?;
+        let endpoints = self.inner.store.list_endpoints(tenant).await?;
+        let (message, deliveries) = fan_out(
+            &endpoints,
+            tenant,
+            event_type,
+            payload,
+            idempotency_key,
+            only,
+        );
+        let result = self.inner.store.enqueue(&message, &deliveries).await?;
+        self.woken_by(&result);
+        Ok(result)
+    }
+
+    /// The checks every message passes before anything is stored (`send` and the outbox).
+    pub(crate) fn check_message(
+        &self,
+        tenant: &str,
+        event_type: &str,
+        payload_len: usize,
+    ) -> Result<()> {
         if self.inner.stopping.load(Ordering::SeqCst) {
             return Err(DispatchError::ShuttingDown);
         }
@@ -436,43 +493,23 @@ impl Dispatcher {
             return Err(ValidationError::EmptyEventType.into());
         }
         let max = self.inner.config.limits.max_payload_bytes;
-        if payload.len() > max {
+        if payload_len > max {
             return Err(ValidationError::PayloadTooLarge {
-                got: payload.len(),
+                got: payload_len,
                 max,
             }
             .into());
         }
-        let now = now_millis();
-        let endpoints = self.inner.store.list_endpoints(tenant).await?;
-        let deliveries: Vec<NewDelivery> = endpoints
-            .iter()
-            .filter(|ep| ep.is_enabled())
-            .filter(|ep| match only {
-                Some(id) => ep.id == id,
-                None => ep.subscribes_to(event_type),
-            })
-            .map(|ep| NewDelivery {
-                id: new_id("dlv"),
-                endpoint_id: ep.id.clone(),
-                next_attempt_at: now,
-            })
-            .collect();
-        let message = NewMessage {
-            id: new_id("msg"),
-            tenant: tenant.to_owned(),
-            event_type: event_type.to_owned(),
-            payload,
-            idempotency_key,
-            created_at: now,
-        };
-        let result = self.inner.store.enqueue(&message, &deliveries).await?;
-        if let EnqueueResult::Created { deliveries, .. } = &result
+        Ok(())
+    }
+
+    /// Wakes this process's idle workers when `result` queued a delivery.
+    pub(crate) fn woken_by(&self, result: &EnqueueResult) {
+        if let EnqueueResult::Created { deliveries, .. } = result
             && *deliveries > 0
         {
             self.inner.notify.notify_waiters();
         }
-        Ok(result)
     }
 
     /// Wakes idle workers (new work in the store from elsewhere).
@@ -599,3 +636,39 @@ impl Dispatcher {
 
 /// Endpoint ids → something, behind a std mutex (never held across `.await`).
 pub(crate) type SharedMap<V> = Mutex<HashMap<String, V>>;
+
+/// The message and one delivery per enabled endpoint subscribed to `event_type` (or only the
+/// endpoint `only`), all due now. Shared by `send` and the transactional outbox, so both fan
+/// out identically.
+pub(crate) fn fan_out(
+    endpoints: &[Endpoint],
+    tenant: &str,
+    event_type: &str,
+    payload: Vec<u8>,
+    idempotency_key: Option<String>,
+    only: Option<&str>,
+) -> (NewMessage, Vec<NewDelivery>) {
+    let now = now_millis();
+    let deliveries = endpoints
+        .iter()
+        .filter(|ep| ep.is_enabled())
+        .filter(|ep| match only {
+            Some(id) => ep.id == id,
+            None => ep.subscribes_to(event_type),
+        })
+        .map(|ep| NewDelivery {
+            id: new_id("dlv"),
+            endpoint_id: ep.id.clone(),
+            next_attempt_at: now,
+        })
+        .collect();
+    let message = NewMessage {
+        id: new_id("msg"),
+        tenant: tenant.to_owned(),
+        event_type: event_type.to_owned(),
+        payload,
+        idempotency_key,
+        created_at: now,
+    };
+    (message, deliveries)
+}

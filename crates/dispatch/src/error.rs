@@ -145,6 +145,10 @@ pub enum DispatchError {
     /// `start` was called twice.
     #[error("the dispatcher is already running")]
     AlreadyStarted,
+    /// A transactional-outbox call does not fit the dispatcher's store (another backend, or
+    /// another database file).
+    #[error("transactional outbox: {0}")]
+    Outbox(&'static str),
     /// The dispatcher is shutting down and accepts no new work.
     #[error("the dispatcher is shutting down")]
     ShuttingDown,

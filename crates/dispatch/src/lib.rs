@@ -45,6 +45,8 @@
 //!   the rest back to the store.
 //! - The [`ssrf`] guard refuses private, loopback, link-local, CGNAT, unique-local, multicast,
 //!   documentation and reserved destinations; an allow-list of CIDRs is the only bypass.
+//! - The [`outbox`] queues a webhook inside the caller's own SQLite or PostgreSQL
+//!   transaction, so it exists if and only if the business write committed.
 //! - Metrics go through the `metrics` facade ([`metrics`](mod@metrics) lists the names);
 //!   every attempt runs in a `hookwire.attempt` tracing span.
 
@@ -54,6 +56,7 @@ pub mod headers;
 pub mod limits;
 pub mod metrics;
 pub mod model;
+pub mod outbox;
 pub mod registry;
 pub mod ssrf;
 pub mod store;

@@ -212,6 +212,10 @@ pub(crate) fn lease_deadline(now: UnixMillis, lease: Duration) -> UnixMillis {
 
 #[async_trait]
 impl Store for MemoryStore {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     async fn insert_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()> {
         let mut g = self.lock();
         if g.endpoints.contains_key(&endpoint.id) {

@@ -79,6 +79,10 @@ pub type EndpointChange = Box<dyn FnOnce(&mut Endpoint) + Send>;
 /// must be safe to share between tasks (and, for shared databases, between processes).
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// The concrete store, so the dispatcher can reach backend-specific operations (the
+    /// transactional outbox). Implementations return `self`.
+    fn as_any(&self) -> &dyn std::any::Any;
+
     // ---- endpoints -------------------------------------------------------------------------
 
     /// Inserts a new endpoint. [`StoreError::AlreadyExists`] if the id is taken.

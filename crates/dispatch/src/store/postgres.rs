@@ -276,6 +276,43 @@ impl PostgresStore {
         enqueue_on(tx, &statements, &self.inner.channel, message, deliveries).await
     }
 
+    /// The outbox: reads the tenant's endpoints through the caller's transaction, lets
+    /// `rows` fan out, and stores the result with [`enqueue_in`](Self::enqueue_in), all in a
+    /// savepoint. On an error the savepoint is rolled back, so the caller's transaction stays
+    /// usable and keeps its own writes.
+    pub(crate) async fn enqueue_fanned_out(
+        &self,
+        tx: &mut tokio_postgres::Transaction<'_>,
+        tenant: &str,
+        rows: impl FnOnce(&[Endpoint]) -> (NewMessage, Vec<NewDelivery>),
+    ) -> StoreResult<EnqueueResult> {
+        let savepoint = tx.savepoint("hookwire_outbox").await.map_err(db_err)?;
+        let result = async {
+            let found = savepoint
+                .query(self.inner.sql.list_endpoints.as_str(), &[&tenant])
+                .await
+                .map_err(db_err)?;
+            let endpoints = found
+                .iter()
+                .map(|r| rows::endpoint(r, 0))
+                .collect::<StoreResult<Vec<_>>>()?;
+            let (message, deliveries) = rows(&endpoints);
+            self.enqueue_in(&savepoint, &message, &deliveries).await
+        }
+        .await;
+        match result {
+            Ok(result) => {
+                savepoint.commit().await.map_err(db_err)?;
+                Ok(result)
+            }
+            Err(e) => {
+                // If even the rollback fails the connection is gone and so is the transaction.
+                let _ = savepoint.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
     /// Deletes history in small batches, each its own short transaction, so no lock is held
     /// for long and workers keep claiming meanwhile:
     ///
@@ -467,6 +504,10 @@ async fn enqueue_on<S: ToStatement + ?Sized + Sync>(
 
 #[async_trait]
 impl Store for PostgresStore {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     async fn insert_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()> {
         let data = rows::endpoint_json(endpoint)?;
         let n = self

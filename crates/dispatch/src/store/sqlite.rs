@@ -128,9 +128,11 @@ fn db_err(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// A duplicate key (not any constraint: a trigger's `RAISE` or a `CHECK` is a plain error).
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _)
-        if f.code == rusqlite::ErrorCode::ConstraintViolation)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
 fn closed() -> StoreError {
@@ -234,6 +236,23 @@ fn get_endpoint_on(conn: &Connection, id: &str) -> StoreResult<Option<Endpoint>>
         .map_err(db_err)?;
     row.map(|(body, ltr)| endpoint_from_parts(&body, ltr))
         .transpose()
+}
+
+/// Every endpoint of a tenant, oldest first (also read inside an outbox transaction).
+fn list_endpoints_on(conn: &Connection, tenant: &str) -> StoreResult<Vec<Endpoint>> {
+    let rows: Vec<(String, Option<i64>)> = conn
+        .prepare_cached(
+            "SELECT body, last_triggered_at FROM endpoints WHERE tenant = ?1 \
+             ORDER BY created_at, rowid",
+        )
+        .and_then(|mut s| {
+            s.query_map([tenant], |r| Ok((r.get(0)?, r.get(1)?)))
+                .and_then(|rows| rows.collect())
+        })
+        .map_err(db_err)?;
+    rows.iter()
+        .map(|(body, ltr)| endpoint_from_parts(body, *ltr))
+        .collect()
 }
 
 fn write_endpoint_on(conn: &Connection, e: &Endpoint, insert: bool) -> StoreResult<()> {
@@ -881,6 +900,11 @@ impl SqliteStore {
         migrate_on(conn)
     }
 
+    /// The database file, or `None` for an in-memory store.
+    pub fn path(&self) -> Option<&Path> {
+        self.readers.as_ref().map(|r| r.path.as_path())
+    }
+
     /// The schema version this library writes (`PRAGMA user_version` after migrating).
     pub fn schema_version() -> usize {
         MIGRATIONS.len()
@@ -927,6 +951,20 @@ impl SqliteStore {
         deliveries: &[NewDelivery],
     ) -> StoreResult<EnqueueResult> {
         in_savepoint(tx, || enqueue_on(tx, message, deliveries))
+    }
+
+    /// The outbox: reads the tenant's endpoints through the caller's transaction, lets `rows`
+    /// fan out, and stores the result, all in a savepoint (nothing of it stays on error).
+    pub(crate) fn enqueue_fanned_out(
+        tx: &Transaction<'_>,
+        tenant: &str,
+        rows: impl FnOnce(&[Endpoint]) -> (NewMessage, Vec<NewDelivery>),
+    ) -> StoreResult<EnqueueResult> {
+        in_savepoint(tx, || {
+            let endpoints = list_endpoints_on(tx, tenant)?;
+            let (message, deliveries) = rows(&endpoints);
+            enqueue_on(tx, &message, &deliveries)
+        })
     }
 
     /// Runs `f` on the writer thread inside the next group-committed transaction.
@@ -982,6 +1020,10 @@ impl Drop for SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     async fn insert_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()> {
         let e = endpoint.clone();
         self.write(move |c| write_endpoint_on(c, &e, true)).await
@@ -994,22 +1036,7 @@ impl Store for SqliteStore {
 
     async fn list_endpoints(&self, tenant: &str) -> StoreResult<Vec<Endpoint>> {
         let tenant = tenant.to_owned();
-        self.read(move |c| {
-            let rows: Vec<(String, Option<i64>)> = c
-                .prepare_cached(
-                    "SELECT body, last_triggered_at FROM endpoints WHERE tenant = ?1 \
-                     ORDER BY created_at, rowid",
-                )
-                .and_then(|mut s| {
-                    s.query_map([&tenant], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .and_then(|rows| rows.collect())
-                })
-                .map_err(db_err)?;
-            rows.iter()
-                .map(|(body, ltr)| endpoint_from_parts(body, *ltr))
-                .collect()
-        })
-        .await
+        self.read(move |c| list_endpoints_on(c, &tenant)).await
     }
 
     async fn modify_endpoint(&self, id: &str, change: EndpointChange) -> StoreResult<Endpoint> {

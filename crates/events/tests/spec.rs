@@ -155,6 +155,27 @@ fn hub_message_default_and_zapi_spec_examples() {
         c.momment.as_ref().and_then(zapi::Moment::as_i64),
         Some(26_151_515_154)
     );
+    // The spec's own example writes `momment` as a number (hub-message.md, ConnectedCallback).
+    let numeric = br#"{"type":"ConnectedCallback","connected":true,"momment":26151515154,"phone":"5544","instanceId":"i"}"#;
+    let ev = round_trips(Family::HubMessage, numeric);
+    assert_eq!(ev.subscription_type(), "CONNECTED");
+    let AnyEvent::HubMessage(hub_message::Event::ZApi(zapi::Callback::Connected(c))) = ev else {
+        panic!()
+    };
+    assert_eq!(
+        c.momment,
+        Some(zapi::Moment::Number(26_151_515_154u64.into()))
+    );
+    assert_eq!(
+        c.momment.as_ref().and_then(zapi::Moment::as_i64),
+        Some(26_151_515_154)
+    );
+    assert_eq!(c.connected, Some(true));
+    // Kept as a number on the way out, not turned into the string form.
+    assert_eq!(
+        serde_json::to_value(&c).unwrap()["momment"],
+        json!(26_151_515_154u64)
+    );
     let presence = br#"{"type":"PresenceChatCallback","phone":"5544999999999","status":"COMPOSING","lastSeen":null,"instanceId":"instance.id"}"#;
     let ev = round_trips(Family::HubMessage, presence);
     assert_eq!(ev.subscription_type(), "PRESENCE_CHAT");

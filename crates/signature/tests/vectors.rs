@@ -393,9 +393,145 @@ mod zentitle {
                 }
             );
         }
-        // PKCS#1 PEM of the same key.
+        // The typed API on the same SPKI PEM, without going through a Verifier.
         let pk = hookwire_signature::zentitle::PublicKey::from_text(&spki_pem).unwrap();
         assert!(pk.verify(v.body.as_bytes(), &base64_decode(&v.sig)).is_ok());
+    }
+
+    /// The spec's public key, decoded by the `rsa` crate itself (not by the code under test).
+    fn spec_public_key() -> rsa::RsaPublicKey {
+        use rsa::pkcs8::DecodePublicKey as _;
+        rsa::RsaPublicKey::from_public_key_pem(&read("zentitle_test_public_key.pem")).unwrap()
+    }
+
+    fn spec_private_key() -> rsa::RsaPrivateKey {
+        use rsa::pkcs8::DecodePrivateKey as _;
+        rsa::RsaPrivateKey::from_pkcs8_pem(&read("zentitle_test_private_key.pem")).unwrap()
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    fn verify_with_secret(key: &str, body: &str, sig: &str) -> Result<(), Error> {
+        Verifier::new(&Scheme::Zentitle, &secrets(&[key]))?
+            .verify_pairs_at(body.as_bytes(), &[("N-Signature", sig)], 0)
+            .map(|ok| assert_eq!(ok.key_index, 0))
+    }
+
+    #[test]
+    fn spec_pem_and_modulus_are_the_same_key() {
+        use rsa::traits::PublicKeyParts as _;
+        let key = spec_public_key();
+        let n = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            key.n().to_bytes_be(),
+        );
+        assert_eq!(n, vector().modulus);
+        assert_eq!(key.e().to_bytes_be(), vec![1, 0, 1]);
+        assert_eq!(key.n().bits(), 2048);
+    }
+
+    #[test]
+    fn pkcs1_public_pem_verifies_the_vector() {
+        use rsa::pkcs1::EncodeRsaPublicKey as _;
+        let v = vector();
+        let pem = spec_public_key()
+            .to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
+            .unwrap();
+        assert!(pem.starts_with("-----BEGIN RSA PUBLIC KEY-----\n"));
+        verify_with_secret(&pem, &v.body, &v.sig).unwrap();
+        // CRLF line endings and surrounding whitespace are accepted too.
+        let crlf = spec_public_key()
+            .to_pkcs1_pem(rsa::pkcs8::LineEnding::CRLF)
+            .unwrap();
+        verify_with_secret(&format!("\n{crlf}\n"), &v.body, &v.sig).unwrap();
+        // The PEM parses to a key that refuses a tampered body.
+        assert_eq!(
+            verify_with_secret(&pem, &v.body.replace("Acme", "Acmf"), &v.sig),
+            Err(Error::SignatureMismatch)
+        );
+        // The typed API: PKCS#1 PEM through from_text, re-encoded as the spec's SPKI PEM.
+        let pk = hookwire_signature::zentitle::PublicKey::from_text(&pem).unwrap();
+        assert!(pk.verify(v.body.as_bytes(), &base64_decode(&v.sig)).is_ok());
+        assert_eq!(
+            pk.to_pem().unwrap().trim(),
+            read("zentitle_test_public_key.pem").trim()
+        );
+    }
+
+    #[test]
+    fn pkcs1_and_spki_der_verify_the_vector() {
+        use hookwire_signature::zentitle::PublicKey;
+        use rsa::pkcs1::EncodeRsaPublicKey as _;
+        use rsa::pkcs8::EncodePublicKey as _;
+        let v = vector();
+        let sig = base64_decode(&v.sig);
+        let key = spec_public_key();
+        let pkcs1 = key.to_pkcs1_der().unwrap();
+        let spki = key.to_public_key_der().unwrap();
+        // The SPKI DER is exactly the body of the spec's PEM.
+        let spec_pem = read("zentitle_test_public_key.pem");
+        let spec_b64: String = spec_pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        assert_eq!(b64(spki.as_bytes()), spec_b64);
+        assert_ne!(pkcs1.as_bytes(), spki.as_bytes());
+        for der in [pkcs1.as_bytes(), spki.as_bytes()] {
+            // Raw DER through the typed API.
+            let pk = PublicKey::from_der(der).unwrap();
+            assert!(pk.verify(v.body.as_bytes(), &sig).is_ok());
+            assert_eq!(pk.verify(b"{}", &sig), Err(Error::SignatureMismatch));
+            assert_eq!(pk.to_pem().unwrap().trim(), spec_pem.trim());
+            // Base64 DER through the Verifier's text form.
+            verify_with_secret(&b64(der), &v.body, &v.sig).unwrap();
+            // Truncated DER is refused as a bad key.
+            assert!(matches!(
+                PublicKey::from_der(&der[..der.len() - 1]),
+                Err(Error::BadKey(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn pkcs1_private_pem_signs_the_vector() {
+        use rsa::pkcs1::EncodeRsaPrivateKey as _;
+        let v = vector();
+        let pem = spec_private_key()
+            .to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
+            .unwrap();
+        assert!(pem.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
+        let private = Secret::new(pem.as_str());
+        // PKCS#1 v1.5 is deterministic: the PKCS#1 form of the spec key gives the spec signature.
+        assert_eq!(
+            signed_value(&Scheme::Zentitle, &[pem.as_str()], "", 0, v.body.as_bytes()),
+            v.sig
+        );
+        // Its public half is the spec's SPKI PEM, and a fresh body round-trips through it.
+        let public = Scheme::Zentitle.verification_secret(&private).unwrap();
+        assert_eq!(
+            public.expose_secret().trim(),
+            read("zentitle_test_public_key.pem").trim()
+        );
+        let body = r#"{"eventCode":"webhook.test"}"#;
+        let sig = signed_value(&Scheme::Zentitle, &[pem.as_str()], "", 0, body.as_bytes());
+        verify_with_secret(&v.modulus, body, &sig).unwrap();
+        verify_with_secret(public.expose_secret(), body, &sig).unwrap();
+        assert_eq!(
+            verify_with_secret(&v.modulus, &v.body, &sig),
+            Err(Error::SignatureMismatch)
+        );
+        // The typed API on the PKCS#1 private PEM.
+        let key = hookwire_signature::zentitle::PrivateKey::from_pem(&pem).unwrap();
+        assert_eq!(b64(&key.sign(v.body.as_bytes()).unwrap()), v.sig);
+        assert_eq!(key.sign_header(v.body.as_bytes()).unwrap(), v.sig.as_str());
+        // A verifier refuses the PKCS#1 private key as it refuses the PKCS#8 one.
+        assert!(matches!(
+            Verifier::new(&Scheme::Zentitle, &[private]),
+            Err(Error::BadKey(_))
+        ));
     }
 
     fn base64_decode(s: &str) -> Vec<u8> {
@@ -869,15 +1005,19 @@ fn convoy_advanced() -> Scheme {
     })
 }
 
-#[test]
-fn convoy_vectors_through_generic_schemes() {
-    let simple = Scheme::BodyHex(BodyHexFormat {
+fn convoy_simple() -> Scheme {
+    Scheme::BodyHex(BodyHexFormat {
         header: "X-Convoy-Signature".into(),
         prefix: String::new(),
         prefix_required: false,
         emit_prefix: false,
         key: KeyEncoding::Utf8,
-    });
+    })
+}
+
+#[test]
+fn convoy_vectors_through_generic_schemes() {
+    let simple = convoy_simple();
     let good = "244449b7f48cbc2709060c9dcdc2b3aa47a78f540430579015c579fb12defbb4";
     assert_eq!(
         signed_value(&simple, &[CONVOY_SECRET], "", 0, CONVOY_BODY),
@@ -930,5 +1070,146 @@ fn convoy_vectors_through_generic_schemes() {
             CONVOY_BODY
         ),
         valid
+    );
+}
+
+#[test]
+fn convoy_base64_and_sha512_vectors_are_not_expressible() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let simple = convoy_simple();
+    // simple_sha256_base64_valid: the same MAC as the hex vector, base64-encoded. The crate
+    // signs and reads hex only, so the value it emits decodes to the vector's bytes...
+    let hex_value = signed_value(&simple, &[CONVOY_SECRET], "", 0, CONVOY_BODY);
+    let simple_b64 = "JERJt/SMvCcJBgydzcKzqkenj1QEMFeQFcV5+xLe+7Q=";
+    assert_eq!(
+        b64.decode(simple_b64).unwrap(),
+        hex::decode(&hex_value).unwrap()
+    );
+    // ...but the base64 header itself is refused as malformed, never accepted.
+    assert_eq!(
+        verifier(&simple, &[CONVOY_SECRET]).verify_pairs_at(
+            CONVOY_BODY,
+            &[("X-Convoy-Signature", simple_b64)],
+            0
+        ),
+        Err(Error::MalformedHeader(
+            "x-convoy-signature".into(),
+            "expected 64 hex digits"
+        ))
+    );
+    // advanced_sha256_base64_valid: likewise the advanced hex MAC in base64.
+    let adv_value = signed_value(
+        &convoy_advanced(),
+        &[CONVOY_SECRET],
+        "",
+        1_700_000_000,
+        CONVOY_BODY,
+    );
+    let adv_hex = adv_value.strip_prefix("t=1700000000,v1=").unwrap();
+    let adv_b64 = "t=1700000000,v1=d7i5Jp8loZmEalWivSWz+6FRxw/a5gux3Nh/u8lDxVw=";
+    assert_eq!(
+        b64.decode(adv_b64.strip_prefix("t=1700000000,v1=").unwrap())
+            .unwrap(),
+        hex::decode(adv_hex).unwrap()
+    );
+    assert_eq!(
+        verifier(&convoy_advanced(), &[CONVOY_SECRET])
+            .verify_pairs_ignoring_time(CONVOY_BODY, &[("X-Convoy-Signature", adv_b64)]),
+        Err(Error::SignatureMismatch)
+    );
+    // simple_sha512_hex_valid: HMAC-SHA512 (128 hex digits) is not a supported MAC.
+    let sha512 = "6cc772dc81942ae1b5ffa91c3a6a07b0d37edc8dc6bd83e3518a219f1f19ff71ae1b76d6b320940d414c236a1aad7f7930b63e0f1928951955d31219545e1b66";
+    assert_eq!(
+        verifier(&simple, &[CONVOY_SECRET]).verify_pairs_at(
+            CONVOY_BODY,
+            &[("X-Convoy-Signature", sha512)],
+            0
+        ),
+        Err(Error::MalformedHeader(
+            "x-convoy-signature".into(),
+            "expected 64 hex digits"
+        ))
+    );
+}
+
+// ------------------------------------------------------- Hook0 v0 through the generic shape (C5)
+
+/// Hook0 `v0`: `t=<unix>,v0=<hex>` over `"{t}." + body`, raw secret. `v0` is read by the
+/// `ContainsV` rule; a signer writes the same MAC as `v1=`.
+fn hook0_v0() -> Scheme {
+    Scheme::Timestamped(TimestampedFormat {
+        header: "X-Hook0-Signature".into(),
+        separator: '.',
+        key: KeyEncoding::Utf8,
+        signature_keys: SignatureKeys::ContainsV,
+    })
+}
+
+#[test]
+fn hook0_work_rs_v0_vector() {
+    let t = 1_636_936_200;
+    let header = "t=1636936200,v0=1b3d69df55f1e52f05224ba94a5162abeb17ef52cd7f4948c390f810d6a87e98";
+    let v = verifier(&hook0_v0(), &["secret"]);
+    let ok = v
+        .verify_pairs_at(b"hello !", &[("X-Hook0-Signature", header)], t)
+        .unwrap();
+    assert_eq!((ok.timestamp, ok.key_index), (Some(t), 0));
+    assert_eq!(
+        signed_value(&hook0_v0(), &["secret"], "", t, b"hello !"),
+        header.replace("v0=", "v1=")
+    );
+    assert_eq!(
+        v.verify_pairs_at(b"hello!", &[("X-Hook0-Signature", header)], t),
+        Err(Error::SignatureMismatch)
+    );
+    assert_eq!(
+        verifier(&hook0_v0(), &["Secret"]).verify_pairs_at(
+            b"hello !",
+            &[("X-Hook0-Signature", header)],
+            t
+        ),
+        Err(Error::SignatureMismatch)
+    );
+}
+
+#[test]
+fn hook0_conformance_v0_vectors() {
+    const SECRET: &str = "a-subscription-secret";
+    const BODY: &[u8] = br#"{"event":"user.created"}"#;
+    const NOW: i64 = 1_800_000_000;
+    const ACCEPTED: &str =
+        "t=1800000000,v0=d17d66b66fca89390c5b967c45e8928fc732db07a0aabe8167b1e98213081ffe";
+    let v = verifier(&hook0_v0(), &[SECRET]);
+    let check = |h: &str| v.verify_pairs_at(BODY, &[("x-hook0-signature", h)], NOW);
+    assert_eq!(check(ACCEPTED).unwrap().timestamp, Some(NOW));
+    // Edge inclusive: exactly 300 s old.
+    assert_eq!(
+        check("t=1799999700,v0=f9689580483e051113d28de23c1658c509da2b00e7bc15a5aaa83b8bdf83ff81")
+            .unwrap()
+            .timestamp,
+        Some(1_799_999_700)
+    );
+    // outside_tolerance, both directions (the MACs are valid: ignoring time accepts them).
+    let old = "t=1799999699,v0=4168cc6c683357e103055b48584715f12e2baa4e679b8e076254247f11edf34d";
+    let new = "t=1800000301,v0=ba4b79e449ae52edb505b6baa07380be2baa6e0c4c6fec3b9a01c85d47a4935f";
+    assert_eq!(check(old), Err(Error::TimestampTooOld));
+    assert_eq!(check(new), Err(Error::TimestampTooNew));
+    for h in [old, new] {
+        assert!(
+            v.verify_pairs_ignoring_time(BODY, &[("x-hook0-signature", h)])
+                .is_ok()
+        );
+    }
+    // code_not_hexadecimal: last digit made non-hex, or dropped (odd length).
+    for bad in [
+        ACCEPTED.replace("81ffe", "81ffz"),
+        ACCEPTED[..ACCEPTED.len() - 1].to_owned(),
+    ] {
+        assert_eq!(check(&bad), Err(Error::SignatureMismatch), "{bad}");
+    }
+    assert_eq!(
+        signed_value(&hook0_v0(), &[SECRET], "", NOW, BODY),
+        ACCEPTED.replace("v0=", "v1=")
     );
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use hookwire_retry::{Decision, EndpointHealth, HealthChange, Outcome, SeededJitter};
+use hookwire_retry::{Decision, EndpointHealth, Finality, HealthChange, Outcome, SeededJitter};
 use hookwire_signature::{Scheme, Signer};
 use http::{HeaderName, HeaderValue};
 use tokio::sync::{Notify, OwnedSemaphorePermit};
@@ -471,6 +471,9 @@ async fn attempt(inner: &Arc<Inner>, worker: &str, cd: ClaimedDelivery, mut rng:
     };
     metrics::counter!(m::ATTEMPTS).increment(1);
     metrics::histogram!(m::ATTEMPT_SECONDS).record(result.duration.as_secs_f64());
+    // Whether this attempt ended its delivery, for the consecutive-failed-deliveries rule.
+    // Only a recorded completion ends it: if recording failed, the delivery is retried.
+    let mut finality = Finality::Retrying;
     match inner
         .store
         .complete(&delivery.id, worker, &record, completion.clone())
@@ -478,6 +481,7 @@ async fn attempt(inner: &Arc<Inner>, worker: &str, cd: ClaimedDelivery, mut rng:
     {
         Ok(()) => match &completion {
             Completion::Delivered => {
+                finality = Finality::Final;
                 metrics::counter!(m::DELIVERED).increment(1);
                 let latency = (finished - message.created_at).max(0) as f64 / 1000.0;
                 metrics::histogram!(m::DELIVERY_LATENCY_SECONDS).record(latency);
@@ -488,6 +492,7 @@ async fn attempt(inner: &Arc<Inner>, worker: &str, cd: ClaimedDelivery, mut rng:
                 tracing::debug!(status = ?result.status, error = ?record.error, next = at, "will retry");
             }
             Completion::Failed => {
+                finality = Finality::Final;
                 metrics::counter!(m::FAILED).increment(1);
                 tracing::info!(status = ?result.status, error = ?record.error, "delivery failed");
             }
@@ -517,23 +522,25 @@ async fn attempt(inner: &Arc<Inner>, worker: &str, cd: ClaimedDelivery, mut rng:
         }
     } else {
         let n = inner.health.take(&endpoint.id);
-        let _ = write_health(inner, &endpoint.id, n, Some(outcome), gone).await;
+        let _ = write_health(inner, &endpoint.id, n, Some((outcome, finality)), gone).await;
     }
 }
 
 fn is_clean(h: &EndpointHealth) -> bool {
     h.consecutive_failures == 0
+        && h.consecutive_failed_deliveries == 0
         && h.circuit == hookwire_retry::CircuitState::Closed
         && h.disabled.is_none()
 }
 
-/// Records `successes` successes then `outcome` in the stored health; disables the endpoint
-/// (and fails its pending deliveries) when health says so or `gone` is set.
+/// Records `successes` successes then `outcome` (one attempt, and whether it was its
+/// delivery's last) in the stored health; disables the endpoint (and fails its pending
+/// deliveries) when health says so or `gone` is set.
 async fn write_health(
     inner: &Inner,
     endpoint_id: &str,
     successes: u32,
-    outcome: Option<Outcome>,
+    outcome: Option<(Outcome, Finality)>,
     gone: bool,
 ) -> Result<(), StoreError> {
     let out: Arc<Mutex<Option<(HealthChange, bool)>>> = Arc::new(Mutex::new(None));
@@ -546,14 +553,17 @@ async fn write_health(
                 let now = SystemTime::now();
                 let ok = Outcome::Success { status: 200 };
                 let mut change = HealthChange::None;
+                // A success always ends its delivery.
                 for _ in 0..successes {
-                    let c = ep.health.record(&ep.health_policy, &ok, now);
+                    let c = ep
+                        .health
+                        .record(&ep.health_policy, &ok, Finality::Final, now);
                     if c != HealthChange::None {
                         change = c;
                     }
                 }
-                if let Some(o) = &outcome {
-                    let c = ep.health.record(&ep.health_policy, o, now);
+                if let Some((o, finality)) = &outcome {
+                    let c = ep.health.record(&ep.health_policy, o, *finality, now);
                     if c != HealthChange::None {
                         change = c;
                     }

@@ -281,13 +281,24 @@ async fn timeouts_refusals_and_resets_are_logged_and_fail_after_the_policy() {
         assert_eq!(attempts.len(), 2, "{tenant}");
         for a in &attempts {
             assert!(!a.success && a.status.is_none(), "{tenant}: {a:?}");
+            // The attempt log keeps the transport's error chain; the io error at its end is
+            // what the transport classified (`ConnectionReset` / `ConnectionRefused`), e.g.
+            // "error sending request: client error (connect): tcp connect error: connection
+            // refused (os error 111)".
             let err = a.error.clone().unwrap_or_default().to_lowercase();
             let expect = match tenant {
                 "slow" => "timed out",
-                "reset" => "",
-                _ => "",
+                "reset" => "connection reset",
+                "refused" => "connection refused",
+                other => panic!("unexpected case {other}"),
             };
             assert!(err.contains(expect), "{tenant}: {err}");
+            for other in ["timed out", "connection reset", "connection refused"] {
+                assert!(
+                    other == expect || !err.contains(other),
+                    "{tenant} also reads as {other}: {err}"
+                );
+            }
             if tenant == "slow" {
                 assert!(a.duration_ms < 1500, "timeout not applied: {a:?}");
             }
@@ -340,14 +351,17 @@ async fn gone_disables_the_endpoint_and_fails_its_pending_deliveries() {
     d.shutdown(Duration::from_secs(1)).await;
 }
 
+/// The rule counts failed deliveries, not attempts: with 3 attempts per delivery and a limit
+/// of 3, the first dead delivery (3 failed attempts) leaves the endpoint enabled; the third
+/// disables it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn auto_disable_after_consecutive_failures() {
+async fn auto_disable_after_consecutive_failed_deliveries() {
     let server = TestServer::status(500).await;
     let d = dispatcher();
     let ep = d
         .create_endpoint(
             NewEndpoint::new("t", Family::Zta, server.url("/"))
-                .retry(RetryPolicy::none())
+                .retry(fast_retry(3))
                 .health_policy(HealthPolicy {
                     max_consecutive_failures: Some(3),
                     circuit: None,
@@ -357,32 +371,41 @@ async fn auto_disable_after_consecutive_failures() {
         .await
         .unwrap();
     d.start().unwrap();
-    for _ in 0..3 {
+    let ep_id = ep.id().to_owned();
+    for n in 1..=3u32 {
         let id = message_id(d.send("t", "pageview", b"{}".to_vec()).await.unwrap()).await;
         wait_state(&d, &id, DeliveryState::Failed).await;
-    }
-    let id = ep.id().to_owned();
-    wait_until("disabled", || {
-        let d = d.clone();
-        let id = id.clone();
-        async move {
-            !d.get_endpoint(&id)
-                .await
-                .unwrap()
-                .unwrap()
-                .endpoint
-                .is_enabled()
+        assert_eq!(d.attempts_for_message(&id).await.unwrap().len(), 3);
+        // Health is written right after the completion; the disable happens in that write.
+        wait_until(&format!("{n} failed deliveries in health"), || {
+            let d = d.clone();
+            let ep_id = ep_id.clone();
+            async move {
+                let ep = d.get_endpoint(&ep_id).await.unwrap().unwrap().endpoint;
+                ep.health.consecutive_failed_deliveries >= n
+            }
+        })
+        .await;
+        let info = d.get_endpoint(&ep_id).await.unwrap().unwrap();
+        assert_eq!(info.endpoint.health.consecutive_failed_deliveries, n);
+        assert_eq!(info.endpoint.health.consecutive_failures, 3 * n);
+        if n < 3 {
+            assert!(
+                info.endpoint.is_enabled() && !info.endpoint.health.is_disabled(),
+                "disabled after {n} failed deliveries ({} attempts): {:?}",
+                3 * n,
+                info.endpoint.status
+            );
         }
-    })
-    .await;
-    let info = d.get_endpoint(ep.id()).await.unwrap().unwrap();
-    assert_eq!(info.endpoint.health.consecutive_failures, 3);
+    }
+    let info = d.get_endpoint(&ep_id).await.unwrap().unwrap();
     match &info.endpoint.status {
         EndpointStatus::Disabled { reason, .. } => {
-            assert!(reason.contains("consecutive"), "{reason}")
+            assert!(reason.contains("consecutive failures (3)"), "{reason}")
         }
         other => panic!("{other:?}"),
     }
+    assert_eq!(server.count(), 9);
     d.shutdown(Duration::from_secs(1)).await;
 }
 

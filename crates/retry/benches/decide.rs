@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::time::{Duration, UNIX_EPOCH};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hookwire_retry::{EndpointHealth, HealthPolicy, Outcome, RetryPolicy, SeededJitter};
+use hookwire_retry::{EndpointHealth, Finality, HealthPolicy, Outcome, RetryPolicy, SeededJitter};
 
 fn bench(c: &mut Criterion) {
     let svix = RetryPolicy::svix();
@@ -32,7 +32,12 @@ fn bench(c: &mut Criterion) {
             } else {
                 &Outcome::Success { status: 200 }
             };
-            health.record(&policy, black_box(o), UNIX_EPOCH + Duration::from_secs(i))
+            health.record(
+                &policy,
+                black_box(o),
+                Finality::Final,
+                UNIX_EPOCH + Duration::from_secs(i),
+            )
         })
     });
     c.bench_function("parse_retry_after/http_date", |b| {

@@ -1,5 +1,5 @@
 //! Endpoint health: auto-disable rules and a circuit breaker, as plain data updated by a
-//! pure function of (outcome, time).
+//! pure function of (state, outcome, whether the attempt was its delivery's last, time).
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -46,12 +46,20 @@ impl Default for CircuitBreakerConfig {
 }
 
 /// When an endpoint's health changes. The [`Default`] combines: ZTA's code (disable after
-/// 10 consecutive failures), Svix's (disable after failing continuously for 5 days; any
-/// success resets), Standard Webhooks' 410 rule, and a Convoy-like circuit breaker.
+/// 10 consecutive failed deliveries), Svix's (disable after failing continuously for 5 days;
+/// any success resets), Standard Webhooks' 410 rule, and a Convoy-like circuit breaker.
+///
+/// The consecutive rule counts *deliveries*, the others *attempts*: with ZeroTier's 10
+/// attempts per delivery, one message that never gets through does not disable its endpoint;
+/// 10 messages in a row that each exhausted their retries do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct HealthPolicy {
-    /// Disable after this many consecutive failed attempts (ZTA: 10).
+    /// Disable after this many consecutive deliveries that ended failed, i.e. whose last
+    /// attempt ([`Finality::Final`]) failed because the retries were exhausted or the
+    /// delivery was given up (ZTA: 10). Attempts that will be retried do not count; any
+    /// successful attempt resets the count. See
+    /// [`EndpointHealth::consecutive_failed_deliveries`].
     pub max_consecutive_failures: Option<u32>,
     /// Disable once failing continuously for this long (Svix
     /// `endpoint_failure_disable_after`: 5 days). A failure streak older than twice this
@@ -106,9 +114,9 @@ pub enum CircuitState {
 pub enum DisableReason {
     /// The endpoint answered 410 Gone.
     Gone,
-    /// Too many consecutive failed attempts.
+    /// Too many consecutive failed deliveries.
     ConsecutiveFailures {
-        /// The streak length when disabled.
+        /// Consecutive failed deliveries when disabled.
         count: u32,
     },
     /// Failing continuously since this time.
@@ -158,6 +166,18 @@ pub enum HealthChange {
     Disabled(DisableReason),
 }
 
+/// Whether an attempt was its delivery's last, as [`EndpointHealth::record`] takes it: the
+/// consecutive-failure rule counts deliveries that ended failed, not attempts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Finality {
+    /// Another attempt of the same delivery follows (a retry is scheduled).
+    Retrying,
+    /// No attempt of the delivery follows: it succeeded, exhausted its attempts, or was given
+    /// up.
+    Final,
+}
+
 /// One bucket of the breaker's sliding window.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowBucket {
@@ -178,8 +198,13 @@ pub struct WindowBucket {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EndpointHealth {
-    /// Failed attempts since the last success.
+    /// Failed attempts since the last successful attempt (informational; no rule uses it).
     pub consecutive_failures: u32,
+    /// Deliveries that ended failed ([`Finality::Final`]) since the last successful
+    /// attempt; compared with [`HealthPolicy::max_consecutive_failures`]. Absent from data
+    /// stored before it existed, which then counts from 0.
+    #[serde(default)]
+    pub consecutive_failed_deliveries: u32,
     /// First failure of the current streak (cleared by any success).
     pub failing_since: Option<SystemTime>,
     /// Last success.
@@ -293,12 +318,16 @@ impl EndpointHealth {
     }
 
     /// Records one attempt's outcome at `now` and reports the most important change
-    /// (disable over circuit transitions).
+    /// (disable over circuit transitions). `finality` says whether the attempt was its
+    /// delivery's last.
     ///
-    /// - A success clears `consecutive_failures` and `failing_since`, counts as a probe
-    ///   success when half-open, and closing the breaker resets `consecutive_opens`.
-    /// - A failure extends the streak and may disable (consecutive count, failing
-    ///   duration) or open/reopen the breaker; too many consecutive opens disables.
+    /// - A success clears `consecutive_failures`, `consecutive_failed_deliveries` and
+    ///   `failing_since`, counts as a probe success when half-open, and closing the breaker
+    ///   resets `consecutive_opens`.
+    /// - A failure extends the attempt streak and may disable (failing duration) or
+    ///   open/reopen the breaker; too many consecutive opens disables. A failure that is
+    ///   [`Finality::Final`] also counts one failed delivery and disables once
+    ///   `max_consecutive_failures` deliveries in a row ended failed.
     /// - 410 disables at once when `disable_on_gone`.
     /// - [`Outcome::BodyTooLarge`] is neutral: it is our request, not the endpoint.
     ///
@@ -308,6 +337,7 @@ impl EndpointHealth {
         &mut self,
         policy: &HealthPolicy,
         outcome: &Outcome,
+        finality: Finality,
         now: SystemTime,
     ) -> HealthChange {
         let was_disabled = self.is_disabled();
@@ -326,6 +356,7 @@ impl EndpointHealth {
             }
             Verdict::Success => {
                 self.consecutive_failures = 0;
+                self.consecutive_failed_deliveries = 0;
                 self.failing_since = None;
                 self.last_success_at = Some(now);
                 if let Some(cb) = &policy.circuit {
@@ -340,14 +371,14 @@ impl EndpointHealth {
                 }
             }
             Verdict::Gone => {
-                self.note_failure(policy, now);
+                self.note_failure(policy, finality, now);
                 if !was_disabled {
                     return self.disable(DisableReason::Gone, now);
                 }
             }
             Verdict::Failure => {
-                self.note_failure(policy, now);
-                if let Some(reason) = self.failure_disable_reason(policy, now)
+                self.note_failure(policy, finality, now);
+                if let Some(reason) = self.failure_disable_reason(policy, finality, now)
                     && !was_disabled
                 {
                     return self.disable(reason, now);
@@ -387,8 +418,12 @@ impl EndpointHealth {
         }
     }
 
-    fn note_failure(&mut self, policy: &HealthPolicy, now: SystemTime) {
+    fn note_failure(&mut self, policy: &HealthPolicy, finality: Finality, now: SystemTime) {
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+        if finality == Finality::Final {
+            self.consecutive_failed_deliveries =
+                self.consecutive_failed_deliveries.saturating_add(1);
+        }
         self.last_failure_at = Some(now);
         let stale = match (self.failing_since, policy.disable_after_failing_for) {
             (Some(start), Some(d)) => since(now, start) > d.saturating_mul(2),
@@ -403,13 +438,16 @@ impl EndpointHealth {
     fn failure_disable_reason(
         &self,
         policy: &HealthPolicy,
+        finality: Finality,
         now: SystemTime,
     ) -> Option<DisableReason> {
+        // Judged when a delivery ends: a retried attempt never completes a failed delivery.
         if let Some(n) = policy.max_consecutive_failures
-            && self.consecutive_failures >= n
+            && finality == Finality::Final
+            && self.consecutive_failed_deliveries >= n
         {
             return Some(DisableReason::ConsecutiveFailures {
-                count: self.consecutive_failures,
+                count: self.consecutive_failed_deliveries,
             });
         }
         if let (Some(d), Some(start)) = (policy.disable_after_failing_for, self.failing_since)

@@ -33,9 +33,10 @@
 //!   [`zentitle_test`](RetryPolicy::zentitle_test),
 //!   [`standard_webhooks`](RetryPolicy::standard_webhooks), [`svix`](RetryPolicy::svix),
 //!   [`none`](RetryPolicy::none), and by name with [`RetryPolicy::preset`].
-//! - [`EndpointHealth`] + [`HealthPolicy`]: consecutive-failure and failing-duration
-//!   auto-disable, 410 disable, and a closed/open/half-open circuit breaker;
-//!   [`EndpointHealth::record`] returns a [`HealthChange`].
+//! - [`EndpointHealth`] + [`HealthPolicy`]: auto-disable after consecutive failed
+//!   deliveries or a failing duration, 410 disable, and a closed/open/half-open circuit
+//!   breaker; [`EndpointHealth::record`] takes each attempt's outcome and its [`Finality`]
+//!   (was it the delivery's last?) and returns a [`HealthChange`].
 //!
 //! # Session semantics
 //! A policy holds no per-delivery state (tower's `Clone` starts a new session; here there is
@@ -62,8 +63,8 @@ mod policy;
 mod retry_after;
 
 pub use health::{
-    CircuitBreakerConfig, CircuitState, DisableReason, EndpointHealth, HealthChange, HealthPolicy,
-    WindowBucket,
+    CircuitBreakerConfig, CircuitState, DisableReason, EndpointHealth, Finality, HealthChange,
+    HealthPolicy, WindowBucket,
 };
 pub use jitter::{EntropyError, Fixed, Jitter, JitterSource, SeededJitter};
 pub use outcome::{Class, ClassifyConfig, Outcome, classify};

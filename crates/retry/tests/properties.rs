@@ -1,12 +1,13 @@
 //! Property tests: caps hold and nothing overflows for any attempt number, jitter stays in
-//! its band, `Retry-After` lands in its clamp, a success resets failure counters, and the
+//! its band, `Retry-After` lands in its clamp, a success resets failure counters, the
+//! consecutive-failure rule counts failed deliveries (never retried attempts), and the
 //! parsers never panic.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hookwire_retry::{
-    Backoff, Decision, EndpointHealth, Fixed, HealthPolicy, Jitter, MAX_DELAY, Outcome, RetryAfter,
-    RetryAfterRule, RetryPolicy, parse_retry_after,
+    Backoff, Decision, DisableReason, EndpointHealth, Finality, Fixed, HealthPolicy, Jitter,
+    MAX_DELAY, Outcome, RetryAfter, RetryAfterRule, RetryPolicy, parse_retry_after,
 };
 use proptest::prelude::*;
 
@@ -47,6 +48,10 @@ fn outcome() -> impl Strategy<Value = Outcome> {
         Just(Outcome::SsrfRefused),
         Just(Outcome::Other("x".into())),
     ]
+}
+
+fn finality() -> impl Strategy<Value = Finality> {
+    prop_oneof![Just(Finality::Retrying), Just(Finality::Final)]
 }
 
 fn capped_backoff() -> impl Strategy<Value = Backoff> {
@@ -153,23 +158,84 @@ proptest! {
 
     #[test]
     fn success_resets_failure_counters(
-        events in proptest::collection::vec((outcome(), 0u64..100_000_000), 0..200),
+        events in proptest::collection::vec((outcome(), finality(), 0u64..100_000_000), 0..200),
         end in 0u64..100_000_000,
+        last in finality(),
         lenient in any::<bool>(),
     ) {
         let p = if lenient { HealthPolicy::lenient() } else { HealthPolicy::default() };
         let mut h = EndpointHealth::new();
         let t = |s: u64| UNIX_EPOCH + Duration::from_secs(1_600_000_000 + s);
         let mut now = 0;
-        for (o, step) in &events {
+        for (o, f, step) in &events {
             now += step % 10_000;
-            h.record(&p, o, t(now));
+            h.record(&p, o, *f, t(now));
             prop_assert!(h.window.len() <= 11);
         }
-        h.record(&p, &Outcome::from_status(200, None), t(now + end));
+        h.record(&p, &Outcome::from_status(200, None), last, t(now + end));
         prop_assert_eq!(h.consecutive_failures, 0);
+        prop_assert_eq!(h.consecutive_failed_deliveries, 0);
         prop_assert_eq!(h.failing_since, None);
         prop_assert_eq!(h.last_success_at, Some(t(now + end)));
+    }
+
+    /// Against a model: the consecutive rule counts deliveries whose last attempt failed
+    /// (a success resets, `BodyTooLarge` is neutral, retried attempts never count), and it
+    /// disables exactly when the count reaches the limit on a delivery's last attempt.
+    #[test]
+    fn consecutive_rule_counts_failed_deliveries_not_attempts(
+        events in proptest::collection::vec((outcome(), finality()), 0..300),
+        limit in 1u32..6,
+    ) {
+        let p = HealthPolicy {
+            max_consecutive_failures: Some(limit),
+            disable_after_failing_for: None,
+            disable_on_gone: false,
+            circuit: None,
+        };
+        let mut h = EndpointHealth::new();
+        let t = |s: u64| UNIX_EPOCH + Duration::from_secs(1_600_000_000 + s);
+        let mut failed_deliveries = 0u32;
+        let mut disabled: Option<DisableReason> = None;
+        for (i, (o, f)) in events.iter().enumerate() {
+            h.record(&p, o, *f, t(i as u64));
+            if o.is_success() {
+                failed_deliveries = 0;
+            } else if *o != Outcome::BodyTooLarge && *f == Finality::Final {
+                failed_deliveries += 1;
+                if failed_deliveries >= limit && disabled.is_none() {
+                    disabled = Some(DisableReason::ConsecutiveFailures {
+                        count: failed_deliveries,
+                    });
+                }
+            }
+            prop_assert_eq!(h.consecutive_failed_deliveries, failed_deliveries);
+            prop_assert_eq!(&h.disabled, &disabled);
+        }
+    }
+
+    /// Any number of failed attempts of one delivery (all but its last retried) never trips
+    /// the consecutive rule, whatever the limit.
+    #[test]
+    fn one_delivery_never_disables_by_itself(
+        failures in proptest::collection::vec(outcome(), 0..500),
+        limit in 1u32..20,
+    ) {
+        let p = HealthPolicy {
+            max_consecutive_failures: Some(limit),
+            disable_after_failing_for: None,
+            disable_on_gone: false,
+            circuit: None,
+        };
+        let mut h = EndpointHealth::new();
+        let t = |s: u64| UNIX_EPOCH + Duration::from_secs(1_600_000_000 + s);
+        let n = failures.len();
+        for (i, o) in failures.iter().enumerate() {
+            let f = if i + 1 == n { Finality::Final } else { Finality::Retrying };
+            h.record(&p, o, f, t(i as u64));
+            prop_assert!(h.consecutive_failed_deliveries <= 1);
+            prop_assert!(limit == 1 || !h.is_disabled(), "disabled by one delivery: {:?}", h);
+        }
     }
 
     #[test]

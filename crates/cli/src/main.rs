@@ -38,10 +38,22 @@ fn main() -> ExitCode {
     }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            // Help and version go to stdout with code 0; usage errors to stderr with code 2.
+        Err(e) if !e.use_stderr() => {
+            // Help and version: stdout, code 0.
             let _ = e.print();
-            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(0));
+        }
+        Err(e) => {
+            // Usage errors: one line on stderr (clap's first line, without its tips and
+            // usage block), code 2.
+            let rendered = e.render().to_string();
+            let first = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid usage");
+            let message = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("hookwire: {message} (see `hookwire --help`)");
+            return ExitCode::from(2);
         }
     };
     match run(cli.command) {

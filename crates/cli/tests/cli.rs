@@ -583,7 +583,12 @@ fn verify_exit_codes() {
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
         assert!(run.stdout.is_empty(), "{args:?}");
         assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
-        assert!(!run.stderr.is_empty());
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.starts_with("hookwire: "),
+            "{args:?}: {}",
+            run.stderr
+        );
     }
     // Help is not an error.
     assert_eq!(hookwire(&["verify", "--help"], b"").code, 0);

@@ -164,8 +164,9 @@ impl DispatcherBuilder {
         self
     }
 
-    /// Allows plain `http://` URLs whose host is an allow-listed address (default off: HTTPS
-    /// only). For tests and local development together with [`allow_cidr`](Self::allow_cidr).
+    /// Allows plain `http://` URLs to loopback: allow-listed loopback IP literals and
+    /// `localhost` (default off: HTTPS only). For tests and local development together with
+    /// [`allow_cidr`](Self::allow_cidr); other allow-listed ranges still need `https://`.
     pub fn allow_http(mut self, allow: bool) -> Self {
         self.allow_http = allow;
         self
@@ -575,10 +576,12 @@ impl Dispatcher {
         Ok(self.inner.store.failed_attempts(from, to).await?)
     }
 
-    /// Puts one delivered or failed delivery back in the queue, due now.
+    /// Puts one delivery back in the queue, due now: a delivered or failed one is sent again,
+    /// a pending one is made due at once, and one in flight is left to its running attempt
+    /// (its outcome decides what follows).
     ///
     /// # Errors
-    /// [`DispatchError::Store`] (not found, or not delivered/failed).
+    /// [`DispatchError::Store`] (not found, or the store failed).
     pub async fn redeliver(&self, delivery_id: &str) -> Result<()> {
         self.inner
             .store

@@ -309,10 +309,12 @@ impl Dispatcher {
         match url.scheme() {
             "https" => {}
             "http" => {
-                // Plain HTTP only when enabled, and only to allow-listed IP literals or to
-                // `localhost` (whose addresses the resolver still checks).
+                // Plain HTTP only when enabled, and only to loopback: allow-listed loopback IP
+                // literals, or `localhost` (whose addresses the resolver still checks). An
+                // allow-listed private range still needs https.
                 let allowed_literal = |ip: std::net::IpAddr| {
-                    self.inner.guard.allow_list().iter().any(|c| c.contains(ip))
+                    ip.to_canonical().is_loopback()
+                        && self.inner.guard.allow_list().iter().any(|c| c.contains(ip))
                 };
                 let ok = self.inner.config.allow_http
                     && match &host {

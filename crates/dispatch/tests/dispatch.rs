@@ -578,6 +578,36 @@ async fn ssrf_refusals_at_registration_and_delivery() {
         "{err}"
     );
 
+    // Plain http is for loopback only: an allow-listed private range still needs https.
+    let private = Dispatcher::builder(Arc::new(MemoryStore::new()))
+        .allow_http(true)
+        .allow_cidr("10.0.0.0/8".parse().unwrap())
+        .build()
+        .unwrap();
+    let err = private
+        .create_endpoint(NewEndpoint::new(
+            "t",
+            Family::ZeroTier,
+            "http://10.1.2.3/hook",
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DispatchError::Validation(ValidationError::InsecureUrl(_))
+        ),
+        "{err}"
+    );
+    private
+        .create_endpoint(NewEndpoint::new(
+            "t",
+            Family::ZeroTier,
+            "https://10.1.2.3/hook",
+        ))
+        .await
+        .unwrap();
+
     // `localhost` passes registration (a name) but is refused when it resolves to loopback
     // and loopback is not allow-listed: the attempt is logged and never retried.
     let server = TestServer::status(200).await;

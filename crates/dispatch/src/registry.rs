@@ -446,16 +446,19 @@ impl Dispatcher {
             last_triggered_at: None,
         };
         self.validate_endpoint(&endpoint)?;
-        let existing = self.inner.store.list_endpoints(&endpoint.tenant).await?;
         let max = self.inner.config.limits.max_endpoints_per_tenant;
-        if existing.len() >= max {
+        if !self
+            .inner
+            .store
+            .insert_endpoint_within(&endpoint, max)
+            .await?
+        {
             return Err(ValidationError::TooManyEndpoints {
                 tenant: endpoint.tenant.clone(),
                 max,
             }
             .into());
         }
-        self.inner.store.insert_endpoint(&endpoint).await?;
         tracing::info!(endpoint = %endpoint.id, tenant = %endpoint.tenant, "endpoint created");
         Ok(CreatedEndpoint {
             info: endpoint.into(),

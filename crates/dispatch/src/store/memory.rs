@@ -85,6 +85,20 @@ fn is_open(state: DeliveryState) -> bool {
 }
 
 impl Inner {
+    fn insert_endpoint(&mut self, endpoint: &Endpoint) -> StoreResult<()> {
+        if self.endpoints.contains_key(&endpoint.id) {
+            return Err(StoreError::AlreadyExists {
+                kind: "endpoint",
+                id: endpoint.id.clone(),
+            });
+        }
+        self.endpoint_counter += 1;
+        let n = self.endpoint_counter;
+        self.endpoints
+            .insert(endpoint.id.clone(), (n, endpoint.clone()));
+        Ok(())
+    }
+
     /// Removes a delivery's index entries.
     fn unindex(&mut self, d: &Delivery) {
         match d.state {
@@ -216,19 +230,22 @@ impl Store for MemoryStore {
         self
     }
 
-    async fn insert_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()> {
+    async fn insert_endpoint_within(&self, endpoint: &Endpoint, max: usize) -> StoreResult<bool> {
+        // Count and insert under one lock: no other create runs in between.
         let mut g = self.lock();
-        if g.endpoints.contains_key(&endpoint.id) {
-            return Err(StoreError::AlreadyExists {
-                kind: "endpoint",
-                id: endpoint.id.clone(),
-            });
+        let tenant_has = g
+            .endpoints
+            .values()
+            .filter(|(_, e)| e.tenant == endpoint.tenant)
+            .count();
+        if tenant_has >= max {
+            return Ok(false);
         }
-        g.endpoint_counter += 1;
-        let n = g.endpoint_counter;
-        g.endpoints
-            .insert(endpoint.id.clone(), (n, endpoint.clone()));
-        Ok(())
+        g.insert_endpoint(endpoint).map(|()| true)
+    }
+
+    async fn insert_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()> {
+        self.lock().insert_endpoint(endpoint)
     }
 
     async fn get_endpoint(&self, id: &str) -> StoreResult<Option<Endpoint>> {

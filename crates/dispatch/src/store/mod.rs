@@ -88,6 +88,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Inserts a new endpoint. [`StoreError::AlreadyExists`] if the id is taken.
     async fn insert_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()>;
 
+    /// Inserts a new endpoint unless its tenant already has `max` endpoints, counting and
+    /// inserting atomically: concurrent creates (in any number of processes, for a shared
+    /// database) never take a tenant past `max`. Returns `false`, storing nothing, at the limit.
+    /// [`StoreError::AlreadyExists`] if the id is taken.
+    async fn insert_endpoint_within(&self, endpoint: &Endpoint, max: usize) -> StoreResult<bool>;
+
     /// Reads one endpoint.
     async fn get_endpoint(&self, id: &str) -> StoreResult<Option<Endpoint>>;
 

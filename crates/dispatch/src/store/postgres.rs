@@ -63,6 +63,9 @@ pub const DEFAULT_SCHEMA: &str = "hookwire";
 /// Connections in the pool made by [`PostgresStore::connect`].
 pub const DEFAULT_POOL_SIZE: usize = 16;
 
+/// First key of the advisory lock that serializes one tenant's endpoint creates.
+const TENANT_LOCK_SPACE: i32 = 0x686b_7754; // "hkwT"
+
 /// First key of the two-int advisory locks a claim takes on FIFO endpoints.
 const FIFO_LOCK_SPACE: i32 = 0x686b_7746; // "hkwF"
 
@@ -531,6 +534,61 @@ impl Store for PostgresStore {
             });
         }
         Ok(())
+    }
+
+    async fn insert_endpoint_within(&self, endpoint: &Endpoint, max: usize) -> StoreResult<bool> {
+        let sql = &self.inner.sql;
+        let data = rows::endpoint_json(endpoint)?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        // A transaction-scoped advisory lock per (schema, tenant) serializes the creates of one
+        // tenant across processes, so the count below cannot go stale before the insert.
+        let lock = tx.prepare_cached(&sql.lock_tenant).await.map_err(db_err)?;
+        tx.execute(
+            &lock,
+            &[&TENANT_LOCK_SPACE, &self.inner.schema, &endpoint.tenant],
+        )
+        .await
+        .map_err(db_err)?;
+        let count = tx
+            .prepare_cached(&sql.count_tenant_endpoints)
+            .await
+            .map_err(db_err)?;
+        let has: i64 = tx
+            .query_one(&count, &[&endpoint.tenant])
+            .await
+            .map_err(db_err)?
+            .get(0);
+        if has >= to_i64(max) {
+            return Ok(false);
+        }
+        let insert = tx
+            .prepare_cached(&sql.insert_endpoint)
+            .await
+            .map_err(db_err)?;
+        let n = tx
+            .execute(
+                &insert,
+                &[
+                    &endpoint.id,
+                    &endpoint.tenant,
+                    &endpoint.is_enabled(),
+                    &endpoint.fifo,
+                    &endpoint.created_at,
+                    &endpoint.last_triggered_at,
+                    &data,
+                ],
+            )
+            .await
+            .map_err(db_err)?;
+        if n == 0 {
+            return Err(StoreError::AlreadyExists {
+                kind: "endpoint",
+                id: endpoint.id.clone(),
+            });
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     async fn get_endpoint(&self, id: &str) -> StoreResult<Option<Endpoint>> {

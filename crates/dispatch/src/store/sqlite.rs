@@ -1029,6 +1029,23 @@ impl Store for SqliteStore {
         self.write(move |c| write_endpoint_on(c, &e, true)).await
     }
 
+    async fn insert_endpoint_within(&self, endpoint: &Endpoint, max: usize) -> StoreResult<bool> {
+        let e = endpoint.clone();
+        // One write job: the count and the insert run under the single writer, and other
+        // processes on the file wait for its write lock.
+        self.write(move |c| {
+            let has: i64 = c
+                .prepare_cached("SELECT count(*) FROM endpoints WHERE tenant = ?1")
+                .and_then(|mut s| s.query_row([&e.tenant], |r| r.get(0)))
+                .map_err(db_err)?;
+            if usize::try_from(has).unwrap_or(usize::MAX) >= max {
+                return Ok(false);
+            }
+            write_endpoint_on(c, &e, true).map(|()| true)
+        })
+        .await
+    }
+
     async fn get_endpoint(&self, id: &str) -> StoreResult<Option<Endpoint>> {
         let id = id.to_owned();
         self.read(move |c| get_endpoint_on(c, &id)).await

@@ -62,6 +62,7 @@ macro_rules! store_conformance_suite {
         $crate::store_conformance::store_conformance_suite!(@each $make;
             endpoint_round_trip,
             endpoint_insert_duplicate,
+            endpoint_insert_within_limit_is_atomic,
             endpoint_list_by_tenant_oldest_first,
             endpoint_modify,
             endpoint_modify_concurrent_is_atomic,
@@ -270,6 +271,46 @@ pub(crate) async fn endpoint_insert_duplicate(store: Arc<dyn Store>) {
     assert_eq!(
         store.get_endpoint(&ep.id).await.unwrap().unwrap().tenant,
         "t1"
+    );
+}
+
+/// `insert_endpoint_within` counts and inserts atomically: 24 concurrent creates for one
+/// tenant with a limit of 5 store exactly 5; other tenants are not counted; a taken id is
+/// still `AlreadyExists`.
+pub(crate) async fn endpoint_insert_within_limit_is_atomic(store: Arc<dyn Store>) {
+    add_endpoint(&*store, "other", false).await;
+    let tasks: Vec<_> = (0..24)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.insert_endpoint_within(&endpoint("t1"), 5).await })
+        })
+        .collect();
+    let mut stored = 0;
+    for t in tasks {
+        if t.await.unwrap().unwrap() {
+            stored += 1;
+        }
+    }
+    assert_eq!(stored, 5);
+    assert_eq!(store.list_endpoints("t1").await.unwrap().len(), 5);
+    assert_eq!(store.list_endpoints("other").await.unwrap().len(), 1);
+    // At the limit nothing is stored.
+    let late = endpoint("t1");
+    assert!(!store.insert_endpoint_within(&late, 5).await.unwrap());
+    assert!(store.get_endpoint(&late.id).await.unwrap().is_none());
+    // Below the limit a taken id is refused as before.
+    let mut dup = endpoint("t1");
+    dup.id = store.list_endpoints("t1").await.unwrap()[0].id.clone();
+    let err = store.insert_endpoint_within(&dup, 10).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::AlreadyExists {
+                kind: "endpoint",
+                ..
+            }
+        ),
+        "{err:?}"
     );
 }
 

@@ -21,6 +21,8 @@ pub(super) const ATTEMPT_COLS: &str = "a.id, a.delivery_id, a.message_id, a.endp
 #[derive(Debug)]
 pub(super) struct Sql {
     pub(super) insert_endpoint: String,
+    pub(super) lock_tenant: String,
+    pub(super) count_tenant_endpoints: String,
     pub(super) get_endpoint: String,
     pub(super) list_endpoints: String,
     pub(super) lock_endpoint: String,
@@ -62,6 +64,10 @@ impl Sql {
                  (id, tenant, enabled, fifo, created_at, last_triggered_at, data) \
                  VALUES ($1, $2, $3, $4, $5, $6, ($7::text)::jsonb) ON CONFLICT (id) DO NOTHING"
             ),
+            lock_tenant:
+                "SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text || '/' || $3::text))"
+                    .to_owned(),
+            count_tenant_endpoints: format!("SELECT count(*) FROM {s}.endpoints WHERE tenant = $1"),
             get_endpoint: format!("SELECT {ENDPOINT_COLS} FROM {s}.endpoints e WHERE e.id = $1"),
             list_endpoints: format!(
                 "SELECT {ENDPOINT_COLS} FROM {s}.endpoints e WHERE e.tenant = $1 \

@@ -135,10 +135,19 @@ async fn group_commit_loses_nothing() {
             ids
         }));
     }
+    let before = store.write_stats();
     let mut all = Vec::new();
     for t in tasks {
         all.extend(t.await.unwrap());
     }
+    // Group commit: 640 concurrent enqueues took far fewer transactions (fsyncs) than writes.
+    let stats = store.write_stats();
+    assert!(stats.writes >= 640, "{stats:?}");
+    assert!(
+        stats.transactions - before.transactions < 320,
+        "not grouped (at least half as many transactions as enqueues): {stats:?}"
+    );
+    println!("group commit: {stats:?}");
     drop(Arc::into_inner(store).expect("only reference"));
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.queue_depth().await.unwrap(), 640);

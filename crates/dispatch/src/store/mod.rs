@@ -29,7 +29,7 @@ pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(feature = "sqlite")]
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, WriteStats};
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "postgres")]

@@ -726,7 +726,23 @@ where
 
 type BoxedJob = Box<dyn WriteJob>;
 
-fn writer_loop(conn: Connection, jobs: mpsc::Receiver<BoxedJob>) {
+/// What the writer thread has done: see [`SqliteStore::write_stats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Write operations run (each `enqueue`, `claim`, `complete`, …, one job).
+    pub writes: u64,
+    /// Transactions committed (or tried) for them: one fsync each. With concurrent writers
+    /// this is far below `writes`: jobs that arrive while a commit runs share the next one.
+    pub transactions: u64,
+}
+
+#[derive(Debug, Default)]
+struct WriteCounters {
+    writes: std::sync::atomic::AtomicU64,
+    transactions: std::sync::atomic::AtomicU64,
+}
+
+fn writer_loop(conn: Connection, jobs: mpsc::Receiver<BoxedJob>, counters: Arc<WriteCounters>) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -735,6 +751,13 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<BoxedJob>) {
                 Err(_) => break,
             }
         }
+        counters.writes.fetch_add(
+            u64::try_from(batch.len()).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        counters
+            .transactions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         run_batch(&conn, batch);
     }
 }
@@ -830,6 +853,8 @@ pub struct SqliteStore {
     readers: Option<Arc<ReadPool>>,
     /// Wakes this process's idle workers when work is queued.
     work: Arc<Notify>,
+    /// Writes and transactions of the writer thread.
+    counters: Arc<WriteCounters>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -878,16 +903,34 @@ impl SqliteStore {
 
     fn start(conn: Connection, readers: Option<Arc<ReadPool>>) -> StoreResult<Self> {
         let (tx, rx) = mpsc::channel();
+        let counters = Arc::new(WriteCounters::default());
+        let for_writer = Arc::clone(&counters);
         let writer = std::thread::Builder::new()
             .name("hookwire-sqlite-writer".to_owned())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, for_writer))
             .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             jobs: Some(tx),
             writer: Some(writer),
             readers,
             work: Arc::new(Notify::new()),
+            counters,
         })
+    }
+
+    /// How many write operations the store ran and in how many transactions (group commit:
+    /// concurrent writes share one transaction and one fsync).
+    pub fn write_stats(&self) -> WriteStats {
+        WriteStats {
+            writes: self
+                .counters
+                .writes
+                .load(std::sync::atomic::Ordering::Relaxed),
+            transactions: self
+                .counters
+                .transactions
+                .load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     /// Creates or upgrades the hookwire tables on a connection of your own (for example before

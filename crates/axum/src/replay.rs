@@ -10,8 +10,8 @@
 //! - **Timestamped schemes** (ZeroTier, ZITADEL, Standard Webhooks, Stripe shape): an entry is
 //!   kept until the message's timestamp leaves the tolerance window, after which the verifier
 //!   itself refuses it as stale. Together they refuse every replay, as long as the store keeps
-//!   its entries (a [`MemoryReplayGuard`] that hits its capacity evicts the oldest entries
-//!   first, and a process restart empties it).
+//!   its entries (a [`MemoryReplayGuard`] full of live entries evicts the oldest-inserted
+//!   one, expired entries having been dropped first; a process restart empties it).
 //! - **Schemes without a timestamp** (Zero Trust Analytics, Hub Message, Zentitle2, GitHub
 //!   shape): nothing in the request expires, so a captured request verifies forever. The guard
 //!   refuses a byte-identical resend only while its entry lives (the receiver's
@@ -19,7 +19,8 @@
 //!   an id inside the payload (Zentitle `eventId`, Hub Message `message._id`) in your own
 //!   storage, and keep the endpoint URL and secret private.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -94,8 +95,11 @@ impl<G: ReplayGuard + ?Sized> ReplayGuard for Arc<G> {
 
 /// An in-process [`ReplayGuard`]: at most `capacity` keys, each kept for its TTL.
 ///
-/// When full, expired keys go first, then the oldest live ones (a message evicted early could
-/// be replayed; size the capacity above your peak message rate times the tolerance window).
+/// Expired keys are dropped before every insert, whatever their TTL and wherever they sit in
+/// insertion order (an expiry-ordered heap makes this O(log n) per expired key). Only when
+/// the guard is still full of live keys is the oldest-inserted live key evicted (a message
+/// evicted early could be replayed; size the capacity above your peak message rate times the
+/// tolerance window).
 /// The state lives in this process only: several receiver processes behind a load balancer
 /// need a shared store behind the trait instead.
 pub struct MemoryReplayGuard {
@@ -110,6 +114,9 @@ struct MemoryState {
     /// Keys in insertion order with the expiry they were inserted with; entries whose expiry
     /// no longer matches `seen` are stale and skipped.
     order: VecDeque<(Instant, String)>,
+    /// The same entries ordered by expiry (soonest first), so expired keys are found wherever
+    /// they were inserted; stale entries are skipped as in `order`.
+    expiries: BinaryHeap<Reverse<(Instant, String)>>,
 }
 
 impl MemoryReplayGuard {
@@ -159,7 +166,10 @@ impl MemoryReplayGuard {
             .unwrap_or(now);
         state.seen.insert(key.to_owned(), expiry);
         state.order.push_back((expiry, key.to_owned()));
-        if state.order.len() > self.capacity.saturating_mul(2) {
+        state.expiries.push(Reverse((expiry, key.to_owned())));
+        if state.order.len() > self.capacity.saturating_mul(2)
+            || state.expiries.len() > self.capacity.saturating_mul(2)
+        {
             state.compact();
         }
         true
@@ -167,15 +177,23 @@ impl MemoryReplayGuard {
 }
 
 impl MemoryState {
-    /// Drops expired entries from the front of the queue.
+    /// Drops every expired entry, soonest expiry first (whatever its insertion position).
+    /// Their `order` entries become stale and are skipped or compacted later.
     fn sweep(&mut self, now: Instant) {
-        while let Some((expiry, _)) = self.order.front() {
+        while let Some(Reverse((expiry, _))) = self.expiries.peek() {
             if *expiry > now {
                 break;
             }
-            if let Some((expiry, key)) = self.order.pop_front() {
+            if let Some(Reverse((expiry, key))) = self.expiries.pop() {
                 self.remove_if_current(&key, expiry);
             }
+        }
+        // The front of the insertion queue is usually expired too; drop it cheaply.
+        while let Some((expiry, key)) = self.order.front() {
+            if *expiry > now && self.seen.get(key.as_str()) == Some(expiry) {
+                break;
+            }
+            self.order.pop_front();
         }
     }
 
@@ -198,11 +216,13 @@ impl MemoryState {
         }
     }
 
-    /// Drops stale queue entries (forgotten or re-inserted keys).
+    /// Drops stale queue and heap entries (expired, forgotten or re-inserted keys).
     fn compact(&mut self) {
         let seen = &self.seen;
         self.order
             .retain(|(expiry, key)| seen.get(key.as_str()) == Some(expiry));
+        self.expiries
+            .retain(|Reverse((expiry, key))| seen.get(key.as_str()) == Some(expiry));
     }
 }
 
@@ -285,6 +305,35 @@ mod tests {
         assert!(guard.record_at("a", TTL, t0));
     }
 
+    /// Mixed TTLs: keys that expired behind a longer-lived key inserted earlier are dropped
+    /// first, so the live key is not evicted while expired ones remain.
+    #[test]
+    fn full_guard_drops_expired_keys_anywhere_before_a_live_one() {
+        let guard = MemoryReplayGuard::new(3);
+        let t0 = Instant::now();
+        assert!(guard.record_at("long", Duration::from_secs(100), t0));
+        assert!(guard.record_at("short1", Duration::from_secs(1), t0));
+        assert!(guard.record_at("short2", Duration::from_secs(1), t0));
+        assert_eq!(guard.len(), 3);
+        // At t0+5 s the guard is full, "long" is oldest and live, the two short keys expired.
+        let t5 = t0 + Duration::from_secs(5);
+        assert!(guard.record_at("new", TTL, t5));
+        assert_eq!(
+            guard.len(),
+            2,
+            "both expired keys swept, nothing live evicted"
+        );
+        assert!(!guard.record_at("long", Duration::from_secs(100), t5));
+        assert!(!guard.record_at("new", TTL, t5));
+        // Still full of live keys: the oldest live insert ("long") is the one evicted.
+        assert!(guard.record_at("x", TTL, t5));
+        assert!(guard.record_at("y", TTL, t5));
+        assert_eq!(guard.len(), 3);
+        assert!(!guard.record_at("new", TTL, t5));
+        assert!(!guard.record_at("y", TTL, t5));
+        assert!(guard.record_at("long", Duration::from_secs(100), t5));
+    }
+
     #[tokio::test]
     async fn forget_lets_the_key_through_again() {
         let guard = MemoryReplayGuard::new(3);
@@ -311,6 +360,7 @@ mod tests {
                 let state = guard.lock();
                 proptest::prop_assert!(state.seen.len() <= cap);
                 proptest::prop_assert!(state.order.len() <= cap * 2 + 1);
+                proptest::prop_assert!(state.expiries.len() <= cap * 2 + 1);
             }
         }
     }

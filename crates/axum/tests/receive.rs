@@ -825,3 +825,150 @@ proptest::proptest! {
         );
     }
 }
+
+/// Stripe preset through the extractor: `Stripe-Signature: t=,v1=` over `"{t}." + body`.
+#[tokio::test]
+async fn stripe_preset_through_the_extractor() {
+    let scheme = Scheme::from_name("stripe").unwrap();
+    let secret = scheme.generate_secret().unwrap();
+    let receiver = Receiver::new(&scheme, std::slice::from_ref(&secret))
+        .unwrap()
+        .with_clock(|| NOW);
+    let app = Router::new()
+        .route(
+            "/",
+            post(|v: Verified<Bytes>| async move {
+                format!(
+                    "{}|{}",
+                    summary("stripe", &v.verification),
+                    String::from_utf8_lossy(&v.payload)
+                )
+            }),
+        )
+        .with_state(receiver);
+    let body = r#"{"id":"evt_1","object":"event","type":"invoice.paid","data":{"object":{"id":"in_1","amount_paid":4200}}}"#;
+    let headers = sign(&scheme, &[secret], "", NOW, body.as_bytes());
+    assert_eq!(headers[0].0.as_str(), "stripe-signature");
+
+    let r = call(&app, "/", &headers, body).await;
+    assert_eq!(
+        (r.status, r.body),
+        (
+            StatusCode::OK,
+            format!("stripe|id=None|t=Some({NOW})|key=0|{body}")
+        )
+    );
+    let r = call(&app, "/", &headers, body.replace("4200", "4201")).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (StatusCode::UNAUTHORIZED, "signature mismatch")
+    );
+    let r = call(&app, "/", &[], body).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (StatusCode::BAD_REQUEST, "missing header `stripe-signature`")
+    );
+}
+
+/// GitHub preset through the extractor: `X-Hub-Signature-256: sha256=<hex>` over the body.
+#[tokio::test]
+async fn github_preset_through_the_extractor() {
+    let scheme = Scheme::from_name("github").unwrap();
+    let secret = scheme.generate_secret().unwrap();
+    let receiver = Receiver::new(&scheme, std::slice::from_ref(&secret)).unwrap();
+    let app = Router::new()
+        .route(
+            "/",
+            post(|v: Verified<Json<serde_json::Value>>| async move {
+                format!(
+                    "{}|{}",
+                    summary("github", &v.verification),
+                    v.payload.0["action"].as_str().unwrap_or_default()
+                )
+            }),
+        )
+        .route(
+            "/bytes",
+            post(|v: Verified<Bytes>| async move { v.payload }),
+        )
+        .with_state(receiver);
+    let body = r#"{"action":"opened","number":7,"repository":{"full_name":"octo/hello"}}"#;
+    let headers = sign(&scheme, &[secret], "", NOW, body.as_bytes());
+    assert_eq!(headers[0].0.as_str(), "x-hub-signature-256");
+    assert!(headers[0].1.to_str().unwrap().starts_with("sha256="));
+
+    let r = call(&app, "/", &headers, body).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (StatusCode::OK, "github|id=None|t=None|key=0|opened")
+    );
+    let r = call(&app, "/bytes", &headers, body).await;
+    assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, body));
+    let r = call(&app, "/", &headers, body.replace("opened", "closed")).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (StatusCode::UNAUTHORIZED, "signature mismatch")
+    );
+    let r = call(&app, "/", &[], body).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            "missing header `x-hub-signature-256`"
+        )
+    );
+}
+
+/// Standard Webhooks `v1a` (Ed25519): the sender signs with a `whsk_` key, the receiver holds
+/// only the `whpk_` public key.
+#[tokio::test]
+async fn standard_webhooks_ed25519_through_the_extractor() {
+    let scheme = Scheme::from_name("standard-v1a").unwrap();
+    let signing = scheme.generate_secret().unwrap();
+    assert!(signing.expose_secret().starts_with("whsk_"));
+    let public = scheme.verification_secret(&signing).unwrap();
+    assert!(public.expose_secret().starts_with("whpk_"));
+    let receiver = Receiver::new(&scheme, &[public])
+        .unwrap()
+        .with_clock(|| NOW);
+    let app =
+        Router::new()
+            .route(
+                "/",
+                post(|v: Verified<standard::Event>| async move {
+                    summary(v.event_type(), &v.verification)
+                }),
+            )
+            .with_state(receiver);
+    let headers = sign(&scheme, &[signing], "msg_ed", NOW, STD_BODY.as_bytes());
+    let sig = headers
+        .iter()
+        .find(|(k, _)| k == "webhook-signature")
+        .unwrap();
+    assert!(sig.1.to_str().unwrap().starts_with("v1a,"));
+
+    let r = call(&app, "/", &headers, STD_BODY).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (
+            StatusCode::OK,
+            "invoice.paid|id=Some(\"msg_ed\")|t=Some(1700000000)|key=0"
+        )
+    );
+    let r = call(&app, "/", &headers, STD_BODY.replace("4200", "4201")).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (StatusCode::UNAUTHORIZED, "signature mismatch")
+    );
+    let without_sig: Headers = headers
+        .iter()
+        .filter(|(k, _)| k != "webhook-signature")
+        .cloned()
+        .collect();
+    let r = call(&app, "/", &without_sig, STD_BODY).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.starts_with("missing header"), "{}", r.body);
+    let r = call(&app, "/", &[], STD_BODY).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.starts_with("missing header"), "{}", r.body);
+}

@@ -237,6 +237,12 @@ async fn names_resolving_to_refused_ranges_are_refused() {
     table.insert("loop.test", vec![a("127.0.0.1"), a("[::1]")]);
     table.insert("multicast.test", vec![a("239.1.1.1")]);
     table.insert("doc.test", vec![a("203.0.113.5")]);
+    table.insert("unspecified.test", vec![a("0.0.0.0"), a("[::]")]);
+    table.insert("broadcast.test", vec![a("255.255.255.255")]);
+    table.insert("reserved.test", vec![a("240.0.0.1")]);
+    table.insert("benchmark.test", vec![a("198.18.0.1")]);
+    table.insert("linklocal6.test", vec![a("[fe80::1]")]);
+    table.insert("nat64.test", vec![a("[64:ff9b::a9fe:a9fe]")]);
     // A public-looking answer mixed with loopback: only the vetted address is used.
     table.insert("mixed.test", vec![a("10.9.9.9"), a("127.0.0.1")]);
     let table: Arc<dyn Resolve> = Arc::new(Table(table));
@@ -256,6 +262,12 @@ async fn names_resolving_to_refused_ranges_are_refused() {
         "loop.test",
         "multicast.test",
         "doc.test",
+        "unspecified.test",
+        "broadcast.test",
+        "reserved.test",
+        "benchmark.test",
+        "linklocal6.test",
+        "nat64.test",
         "mixed.test",
     ] {
         let r = post(&t, &format!("http://{name}:{port}/"), 1000).await;

@@ -9,6 +9,7 @@ use hookwire_dispatch::store::MemoryStore;
 use hookwire_dispatch::{Dispatcher, NewEndpoint};
 use hookwire_retry::RetryPolicy;
 use hookwire_signature::Secret;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{SchemeName, SendArgs};
 use crate::error::CliError;
@@ -99,6 +100,9 @@ async fn follow(dispatcher: &Dispatcher, message_id: &str) -> Result<(), CliErro
         ..DeliveryFilter::default()
     };
     let mut printed = 0;
+    // Waits between attempts can be long (ZeroTier's reach an hour): a spinner on stderr
+    // (drawn only on a terminal) counts down to the next one.
+    let mut waiting: Option<ProgressBar> = None;
     loop {
         let attempts = dispatcher
             .attempts_for_message(message_id)
@@ -115,6 +119,11 @@ async fn follow(dispatcher: &Dispatcher, message_id: &str) -> Result<(), CliErro
             delivery.state,
             DeliveryState::Delivered | DeliveryState::Failed
         );
+        if attempts.len() > printed
+            && let Some(bar) = waiting.take()
+        {
+            bar.finish_and_clear();
+        }
         for (i, a) in attempts.iter().enumerate().skip(printed) {
             let what = crate::deliveries::attempt_result(a);
             let last = i + 1 == attempts.len();
@@ -137,7 +146,20 @@ async fn follow(dispatcher: &Dispatcher, message_id: &str) -> Result<(), CliErro
             ))?;
         }
         printed = attempts.len();
+        let wait_ms = delivery.next_attempt_at - now_millis();
+        if !done && delivery.state == DeliveryState::Pending && printed > 0 && wait_ms > 1_000 {
+            let bar = waiting.get_or_insert_with(spinner);
+            bar.set_message(format!(
+                "attempt {} in {} s",
+                printed + 1,
+                (wait_ms + 999) / 1_000
+            ));
+            bar.tick();
+        }
         if done {
+            if let Some(bar) = waiting.take() {
+                bar.finish_and_clear();
+            }
             return match delivery.state {
                 DeliveryState::Delivered => Ok(()),
                 _ => Err(CliError::failed(format!(
@@ -149,6 +171,14 @@ async fn follow(dispatcher: &Dispatcher, message_id: &str) -> Result<(), CliErro
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+fn spinner() -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("  {spinner} {msg}") {
+        bar.set_style(style);
+    }
+    bar
 }
 
 /// The body's event type when the family's parser knows it, else `hookwire.test`.

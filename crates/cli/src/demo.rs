@@ -7,7 +7,7 @@
 //! target. The summary table says what was delivered, retried, failed and verified, and the
 //! exit code is 1 when anything was lost or failed to verify.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -203,16 +203,36 @@ struct Row {
     receiver: Arc<Receiver>,
 }
 
-/// Per-row results.
+/// Per-row counts for the summary table.
 struct Outcome {
     deliveries: usize,
     delivered: usize,
     failed: usize,
-    unsettled: usize,
     retries: u64,
     verified: usize,
     latencies_ms: Vec<u64>,
-    problems: Vec<String>,
+}
+
+/// What the loss check ([`losses`]) decides on for one endpoint: plain data, no I/O.
+#[derive(Debug, Clone)]
+struct Facts {
+    /// The endpoint's name in the summary (its receiver's path).
+    endpoint: String,
+    mode: Mode,
+    /// Ids of the messages sent to the endpoint's tenant.
+    sent: Vec<String>,
+    /// Every delivery the store holds for the endpoint: message id and state.
+    stored: Vec<(String, DeliveryState)>,
+    /// Message ids the receiver verified, parsed and accepted at least once.
+    accepted: Vec<String>,
+    /// Why requests failed verification at the receiver.
+    rejected: Vec<String>,
+    /// Verified requests whose body did not parse.
+    unparsed: u64,
+    /// Attempts after the first, over all the endpoint's deliveries.
+    retries: u64,
+    /// `Some(reason)` when the dispatcher disabled the endpoint.
+    disabled: Option<String>,
 }
 
 pub(crate) async fn run(args: DemoArgs) -> Result<(), CliError> {
@@ -348,6 +368,8 @@ async fn run_in(
     }
     progress.set_message("(sending)");
     let mut sent_at: HashMap<String, Instant> = HashMap::new();
+    // Tenant → ids of the messages sent to it, in order.
+    let mut sent: HashMap<String, Vec<String>> = HashMap::new();
     let mut tenants: Vec<(&str, Family)> = Vec::new();
     for row in &rows {
         if !tenants.iter().any(|(t, _)| *t == row.tenant) {
@@ -370,6 +392,9 @@ async fn run_in(
                     message_id,
                     deliveries,
                 } => {
+                    sent.entry((*tenant).to_owned())
+                        .or_default()
+                        .push(message_id.clone());
                     sent_at.insert(message_id, t0);
                     progress.inc_length(deliveries as u64);
                 }
@@ -423,7 +448,25 @@ async fn run_in(
     ];
     let mut notes = Vec::new();
     for row in &rows {
-        let o = outcome(&dispatcher, row, &sent_at).await?;
+        let deliveries = endpoint_deliveries(&dispatcher, &row.endpoint_id).await?;
+        let disabled = match dispatcher
+            .get_endpoint(&row.endpoint_id)
+            .await
+            .map_err(failed)?
+        {
+            Some(found) => match found.endpoint.status {
+                EndpointStatus::Disabled { reason, .. } => Some(reason),
+                EndpointStatus::Enabled => None,
+            },
+            None => {
+                problems.push(format!(
+                    "{}: endpoint missing from the store",
+                    row.spec.path
+                ));
+                None
+            }
+        };
+        let o = outcome(row, &deliveries, &sent_at);
         let (p50, max) = percentiles(&o.latencies_ms);
         table_rows.push([
             row.spec.family.name().to_owned(),
@@ -436,37 +479,25 @@ async fn run_in(
             p50,
             max,
         ]);
-        problems.extend(o.problems.iter().map(|p| format!("{}: {p}", row.spec.path)));
-        if o.unsettled > 0 {
-            problems.push(format!(
-                "{}: {} deliveries still pending after {} s",
-                row.spec.path,
-                o.unsettled,
-                SETTLE_DEADLINE.as_secs()
-            ));
-        }
-        match row.spec.mode {
-            Mode::Flaky => notes.push(format!(
+        let tenant_sent = sent.get(&row.tenant).cloned().unwrap_or_default();
+        problems.extend(losses(&facts(
+            row,
+            &deliveries,
+            tenant_sent,
+            disabled.clone(),
+        )));
+        match (row.spec.mode, disabled) {
+            (Mode::Flaky, _) => notes.push(format!(
                 "  {}: answered 500 {FLAKY_FAILURES} times; the dispatcher retried ({} retries) \
                  and delivered everything",
                 row.spec.path, o.retries
             )),
-            Mode::Gone => {
-                let status = dispatcher
-                    .get_endpoint(&row.endpoint_id)
-                    .await
-                    .map_err(failed)?
-                    .map(|e| e.endpoint.status);
-                match status {
-                    Some(EndpointStatus::Disabled { reason, .. }) => notes.push(format!(
-                        "  {}: disabled by the dispatcher ({reason}); its {} deliveries failed \
-                         on purpose and later sends skip it",
-                        row.spec.path, o.failed
-                    )),
-                    _ => problems.push(format!("{}: not disabled after 410 Gone", row.spec.path)),
-                }
-            }
-            Mode::Healthy => {}
+            (Mode::Gone, Some(reason)) => notes.push(format!(
+                "  {}: disabled by the dispatcher ({reason}); its {} deliveries failed on \
+                 purpose and later sends skip it",
+                row.spec.path, o.failed
+            )),
+            _ => {}
         }
     }
     print_line("")?;
@@ -529,78 +560,204 @@ async fn endpoint_deliveries(
         .map_err(failed)
 }
 
-/// Counts one row's deliveries and checks them against what its receiver saw.
-async fn outcome(
-    dispatcher: &Dispatcher,
+/// Counts one row's deliveries for the table; latency is send() to verified receipt.
+fn outcome(
     row: &Row,
+    deliveries: &[hookwire_dispatch::model::Delivery],
     sent_at: &HashMap<String, Instant>,
-) -> Result<Outcome, CliError> {
-    let deliveries = endpoint_deliveries(dispatcher, &row.endpoint_id).await?;
+) -> Outcome {
     let seen = row.receiver.seen();
     let mut o = Outcome {
         deliveries: deliveries.len(),
         delivered: 0,
         failed: 0,
-        unsettled: 0,
         retries: 0,
         verified: 0,
         latencies_ms: Vec::new(),
-        problems: Vec::new(),
     };
-    for d in &deliveries {
+    for d in deliveries {
         o.retries += u64::from(d.attempts.saturating_sub(1));
         match d.state {
             DeliveryState::Delivered => {
                 o.delivered += 1;
-                match seen.accepted.get(&d.message_id) {
-                    Some(at) => {
-                        o.verified += 1;
-                        if let Some(t0) = sent_at.get(&d.message_id) {
-                            let ms = at.saturating_duration_since(*t0).as_millis();
-                            o.latencies_ms.push(u64::try_from(ms).unwrap_or(u64::MAX));
-                        }
+                if let Some(at) = seen.accepted.get(&d.message_id) {
+                    o.verified += 1;
+                    if let Some(t0) = sent_at.get(&d.message_id) {
+                        let ms = at.saturating_duration_since(*t0).as_millis();
+                        o.latencies_ms.push(u64::try_from(ms).unwrap_or(u64::MAX));
                     }
-                    None => o.problems.push(format!(
-                        "{} marked delivered but never verified on receipt",
-                        d.message_id
-                    )),
                 }
             }
             DeliveryState::Failed => o.failed += 1,
-            DeliveryState::Pending | DeliveryState::InFlight => o.unsettled += 1,
+            DeliveryState::Pending | DeliveryState::InFlight => {}
         }
     }
-    if !seen.rejected.is_empty() {
-        o.problems.push(format!(
-            "{} requests failed verification (first: {})",
-            seen.rejected.len(),
-            seen.rejected[0]
+    o
+}
+
+/// The plain facts about one row for [`losses`].
+fn facts(
+    row: &Row,
+    deliveries: &[hookwire_dispatch::model::Delivery],
+    sent: Vec<String>,
+    disabled: Option<String>,
+) -> Facts {
+    let seen = row.receiver.seen();
+    Facts {
+        endpoint: row.spec.path.to_owned(),
+        mode: row.spec.mode,
+        sent,
+        stored: deliveries
+            .iter()
+            .map(|d| (d.message_id.clone(), d.state))
+            .collect(),
+        accepted: seen.accepted.keys().cloned().collect(),
+        rejected: seen.rejected.clone(),
+        unparsed: seen.unparsed,
+        retries: deliveries
+            .iter()
+            .map(|d| u64::from(d.attempts.saturating_sub(1)))
+            .sum(),
+        disabled,
+    }
+}
+
+/// The loss check for one endpoint: one line per problem, each naming the endpoint and the
+/// count; empty when nothing was lost.
+///
+/// A live (healthy or flaky) endpoint must hold exactly one delivery per message sent to its
+/// tenant, each delivered, and its receiver must have verified and accepted every one of
+/// those messages at least once. The 410 endpoint must be disabled with every delivery
+/// failed. Any receiver seeing a request fail verification or a body not parse is a problem.
+fn losses(f: &Facts) -> Vec<String> {
+    let ep = &f.endpoint;
+    let mut out = Vec::new();
+    let sent: HashSet<&str> = f.sent.iter().map(String::as_str).collect();
+    let accepted: HashSet<&str> = f.accepted.iter().map(String::as_str).collect();
+    let mut by_message: HashMap<&str, Vec<DeliveryState>> = HashMap::new();
+    for (id, state) in &f.stored {
+        by_message.entry(id.as_str()).or_default().push(*state);
+    }
+    if let Some(first) = f.rejected.first() {
+        out.push(format!(
+            "{ep}: {} requests failed verification (first: {first})",
+            f.rejected.len()
         ));
     }
-    if seen.unparsed > 0 {
-        o.problems
-            .push(format!("{} verified bodies did not parse", seen.unparsed));
+    if f.unparsed > 0 {
+        out.push(format!(
+            "{ep}: {} verified bodies did not parse",
+            f.unparsed
+        ));
     }
-    match row.spec.mode {
+    let unexpected = f
+        .stored
+        .iter()
+        .filter(|(id, _)| !sent.contains(id.as_str()))
+        .count();
+    if unexpected > 0 {
+        out.push(format!(
+            "{ep}: {unexpected} deliveries in the store for messages the demo did not send"
+        ));
+    }
+    let n = f.sent.len();
+    match f.mode {
         Mode::Healthy | Mode::Flaky => {
-            if o.failed > 0 {
-                o.problems.push(format!("{} deliveries failed", o.failed));
+            let (mut missing, mut doubled, mut pending, mut failed, mut unreceived) =
+                (0, 0, 0, 0, 0);
+            for id in &f.sent {
+                match by_message.get(id.as_str()) {
+                    None => missing += 1,
+                    Some(states) => {
+                        if states.len() > 1 {
+                            doubled += 1;
+                        }
+                        if !states.contains(&DeliveryState::Delivered) {
+                            if states.contains(&DeliveryState::Failed) {
+                                failed += 1;
+                            } else {
+                                pending += 1;
+                            }
+                        }
+                    }
+                }
+                if !accepted.contains(id.as_str()) {
+                    unreceived += 1;
+                }
             }
-            if row.spec.mode == Mode::Flaky && o.retries < u64::from(FLAKY_FAILURES) {
-                o.problems.push(format!(
-                    "only {} retries for {FLAKY_FAILURES} failures",
-                    o.retries
+            if missing > 0 {
+                out.push(format!(
+                    "{ep}: {missing} of {n} messages sent to its tenant have no delivery in the \
+                     store"
+                ));
+            }
+            if doubled > 0 {
+                out.push(format!(
+                    "{ep}: {doubled} of {n} messages have more than one delivery in the store"
+                ));
+            }
+            if failed > 0 {
+                out.push(format!("{ep}: {failed} of {n} deliveries failed"));
+            }
+            if pending > 0 {
+                out.push(format!(
+                    "{ep}: {pending} of {n} deliveries still pending after {} s",
+                    SETTLE_DEADLINE.as_secs()
+                ));
+            }
+            if unreceived > 0 {
+                out.push(format!(
+                    "{ep}: {unreceived} of {n} messages never verified and accepted by the \
+                     receiver"
+                ));
+            }
+            if let Some(reason) = &f.disabled {
+                out.push(format!("{ep}: disabled by the dispatcher ({reason})"));
+            }
+            if f.mode == Mode::Flaky && f.retries < u64::from(FLAKY_FAILURES) {
+                out.push(format!(
+                    "{ep}: only {} retries for {FLAKY_FAILURES} failures",
+                    f.retries
                 ));
             }
         }
         Mode::Gone => {
-            if o.delivered > 0 {
-                o.problems
-                    .push("a delivery to the 410 endpoint counted as delivered".to_owned());
+            if f.disabled.is_none() {
+                out.push(format!("{ep}: not disabled after 410 Gone"));
+            }
+            let total = f.stored.len();
+            let delivered = f
+                .stored
+                .iter()
+                .filter(|(_, s)| *s == DeliveryState::Delivered)
+                .count();
+            let unsettled = f
+                .stored
+                .iter()
+                .filter(|(_, s)| matches!(s, DeliveryState::Pending | DeliveryState::InFlight))
+                .count();
+            if delivered > 0 {
+                out.push(format!(
+                    "{ep}: {delivered} of {total} deliveries to the 410 endpoint counted as \
+                     delivered"
+                ));
+            }
+            if unsettled > 0 {
+                out.push(format!(
+                    "{ep}: {unsettled} of {total} deliveries to the 410 endpoint still pending \
+                     after {} s",
+                    SETTLE_DEADLINE.as_secs()
+                ));
+            }
+            if !accepted.is_empty() {
+                out.push(format!(
+                    "{ep}: the 410 receiver accepted {} messages",
+                    accepted.len()
+                ));
             }
         }
     }
-    Ok(o)
+    out
 }
 
 /// p50 and max in ms, `-` when empty.
@@ -770,6 +927,195 @@ mod tests {
         let policy = demo_policy().unwrap();
         assert_eq!(policy.max_attempts(), 5);
         assert!(policy.schedule().iter().sum::<Duration>() < Duration::from_secs(2));
+    }
+
+    /// The facts of a complete run of `events` messages for an endpoint in `mode`.
+    fn complete(mode: Mode, events: usize) -> Facts {
+        let sent: Vec<String> = (0..events).map(|i| format!("msg_{i}")).collect();
+        let (stored, accepted, disabled, retries) = match mode {
+            Mode::Gone => (
+                vec![(sent[0].clone(), DeliveryState::Failed)],
+                Vec::new(),
+                Some("endpoint answered 410 Gone".to_owned()),
+                0,
+            ),
+            Mode::Healthy | Mode::Flaky => (
+                sent.iter()
+                    .map(|id| (id.clone(), DeliveryState::Delivered))
+                    .collect(),
+                sent.clone(),
+                None,
+                if mode == Mode::Flaky {
+                    u64::from(FLAKY_FAILURES)
+                } else {
+                    0
+                },
+            ),
+        };
+        Facts {
+            endpoint: "zta".to_owned(),
+            mode,
+            sent,
+            stored,
+            accepted,
+            rejected: Vec::new(),
+            unparsed: 0,
+            retries,
+            disabled,
+        }
+    }
+
+    /// The single problem `losses` reports.
+    fn one_loss(f: &Facts) -> String {
+        let found = losses(f);
+        assert_eq!(found.len(), 1, "{found:?}");
+        found[0].clone()
+    }
+
+    #[test]
+    fn a_complete_run_loses_nothing() {
+        for mode in [Mode::Healthy, Mode::Flaky, Mode::Gone] {
+            assert_eq!(
+                losses(&complete(mode, 20)),
+                Vec::<String>::new(),
+                "{mode:?}"
+            );
+        }
+        // Receipts may repeat (at-least-once): a message accepted twice is still one.
+        let mut f = complete(Mode::Healthy, 4);
+        f.accepted.push("msg_1".to_owned());
+        assert!(losses(&f).is_empty());
+    }
+
+    #[test]
+    fn fewer_deliveries_than_messages_is_a_loss() {
+        // The fan-out skipped the endpoint for one message: the store has 3 rows for 4 sent,
+        // and the receiver never saw it either.
+        let mut f = complete(Mode::Healthy, 4);
+        f.stored.remove(2);
+        f.accepted.retain(|id| id != "msg_2");
+        let found = losses(&f);
+        assert_eq!(
+            found,
+            [
+                "zta: 1 of 4 messages sent to its tenant have no delivery in the store",
+                "zta: 1 of 4 messages never verified and accepted by the receiver",
+            ],
+        );
+        // No deliveries at all: every message is counted.
+        let mut f = complete(Mode::Flaky, 4);
+        f.stored.clear();
+        assert!(
+            losses(&f)
+                .iter()
+                .any(|p| p
+                    == "zta: 4 of 4 messages sent to its tenant have no delivery in the store"),
+            "{:?}",
+            losses(&f)
+        );
+        // A delivery for the wrong message does not make up for a missing one.
+        let mut f = complete(Mode::Healthy, 4);
+        f.stored[3].0 = "msg_other".to_owned();
+        let found = losses(&f);
+        assert!(
+            found.contains(
+                &"zta: 1 deliveries in the store for messages the demo did not send".to_owned()
+            ),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(
+                &"zta: 1 of 4 messages sent to its tenant have no delivery in the store".to_owned()
+            ),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_delivery_left_pending_or_failed_is_a_loss() {
+        for (state, want) in [
+            (
+                DeliveryState::Pending,
+                format!(
+                    "zta: 1 of 3 deliveries still pending after {} s",
+                    SETTLE_DEADLINE.as_secs()
+                ),
+            ),
+            (
+                DeliveryState::InFlight,
+                format!(
+                    "zta: 1 of 3 deliveries still pending after {} s",
+                    SETTLE_DEADLINE.as_secs()
+                ),
+            ),
+            (
+                DeliveryState::Failed,
+                "zta: 1 of 3 deliveries failed".to_owned(),
+            ),
+        ] {
+            // Even when the receiver accepted it, the store must say delivered.
+            let mut f = complete(Mode::Healthy, 3);
+            f.stored[1].1 = state;
+            assert_eq!(one_loss(&f), want, "{state:?}");
+        }
+        // Delivered in the store but never accepted by the receiver.
+        let mut f = complete(Mode::Healthy, 3);
+        f.accepted.retain(|id| id != "msg_0");
+        assert_eq!(
+            one_loss(&f),
+            "zta: 1 of 3 messages never verified and accepted by the receiver"
+        );
+        // Two deliveries of one message to one endpoint.
+        let mut f = complete(Mode::Healthy, 3);
+        f.stored
+            .push(("msg_0".to_owned(), DeliveryState::Delivered));
+        assert_eq!(
+            one_loss(&f),
+            "zta: 1 of 3 messages have more than one delivery in the store"
+        );
+    }
+
+    #[test]
+    fn a_message_failing_verification_is_a_loss() {
+        let mut f = complete(Mode::Healthy, 5);
+        f.rejected.push("signature mismatch".to_owned());
+        assert_eq!(
+            one_loss(&f),
+            "zta: 1 requests failed verification (first: signature mismatch)"
+        );
+        let mut f = complete(Mode::Flaky, 5);
+        f.unparsed = 2;
+        assert_eq!(one_loss(&f), "zta: 2 verified bodies did not parse");
+    }
+
+    #[test]
+    fn live_and_gone_endpoints_have_their_own_rules() {
+        let mut f = complete(Mode::Flaky, 5);
+        f.retries = 1;
+        assert_eq!(one_loss(&f), "zta: only 1 retries for 3 failures");
+        let mut f = complete(Mode::Healthy, 5);
+        f.disabled = Some("manual".to_owned());
+        assert_eq!(one_loss(&f), "zta: disabled by the dispatcher (manual)");
+
+        let mut f = complete(Mode::Gone, 5);
+        f.disabled = None;
+        assert_eq!(one_loss(&f), "zta: not disabled after 410 Gone");
+        let mut f = complete(Mode::Gone, 5);
+        f.stored
+            .push(("msg_1".to_owned(), DeliveryState::Delivered));
+        assert_eq!(
+            one_loss(&f),
+            "zta: 1 of 2 deliveries to the 410 endpoint counted as delivered"
+        );
+        let mut f = complete(Mode::Gone, 5);
+        f.stored[0].1 = DeliveryState::Pending;
+        assert_eq!(
+            one_loss(&f),
+            format!(
+                "zta: 1 of 1 deliveries to the 410 endpoint still pending after {} s",
+                SETTLE_DEADLINE.as_secs()
+            )
+        );
     }
 
     #[test]

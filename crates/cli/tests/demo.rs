@@ -202,6 +202,37 @@ fn demo_delivers_and_verifies_every_family_then_deliveries_inspects_the_store() 
     );
 }
 
+#[test]
+fn demo_with_the_default_events_count_loses_nothing() {
+    // The default is 20 events per family: 6 tenants × 20 = 120 messages, every live
+    // endpoint with one delivered and verified delivery per message sent to its tenant.
+    let started = Instant::now();
+    let run = hookwire(&["demo"], b"");
+    let took = started.elapsed();
+    assert_eq!(run.code, 0, "demo failed:\n{}\n{}", run.stdout, run.stderr);
+    assert!(took < Duration::from_secs(30), "demo took {took:?}");
+    assert!(run.stdout.contains("ok: 120 messages"), "{}", run.stdout);
+    assert!(!run.stderr.contains("FAILED"), "{}", run.stderr);
+    for endpoint in [
+        "zerotier",
+        "zerotier-flaky",
+        "zta",
+        "hub-message",
+        "zitadel",
+        "zentitle",
+        "standard",
+    ] {
+        let cells = row(&run.stdout, endpoint);
+        assert_eq!(
+            (cells[2], cells[3], cells[5], cells[6]),
+            ("20", "20", "0", "20"),
+            "{endpoint}: {cells:?}"
+        );
+    }
+    let gone = row(&run.stdout, "standard-gone");
+    assert_eq!((gone[3], gone[5]), ("0", gone[2]), "{gone:?}");
+}
+
 /// A loopback HTTP server answering each request with the next status of `statuses` (the
 /// last repeats); records the request heads and bodies.
 struct Server {

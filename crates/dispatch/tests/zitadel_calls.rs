@@ -15,8 +15,9 @@ use hookwire_dispatch::zitadel::{
     CallFailure, ConfigError, ExecutionError, Executor, Incoming, Reply, TargetReceiver,
 };
 use hookwire_events::zitadel::{
-    Condition, EventCondition, EventExecution, EventPayload, Execution, FunctionCondition,
-    FunctionExecution, FunctionReply, MethodCondition, RequestExecution, Sequence, Target,
+    AttributeValue, Condition, EventCondition, EventExecution, EventPayload, Execution,
+    FunctionCondition, FunctionExecution, FunctionReply, MethodCondition, RequestExecution,
+    Sequence, Target,
 };
 use serde_json::{Value, json};
 
@@ -422,6 +423,146 @@ async fn function_execution_appends_claims_from_each_target() {
         .unwrap();
     assert_eq!(none, FunctionReply::default());
     assert_eq!(a.count(), 1);
+}
+
+/// A restCall function reply written out on the wire, as a target would send it.
+fn raw_function_reply(body: &Value) -> Wire {
+    Wire::Full {
+        status: 200,
+        headers: vec![("content-type".into(), Reply::CONTENT_TYPE.into())],
+        body: serde_json::to_vec(body).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn saml_function_execution_appends_attributes_from_each_target_in_order() {
+    // Each target verifies the call, checks it is the SAML function, and answers the spec's
+    // reply shape: {"set_user_metadata":[…], "append_attribute":[{name, name_format, value}]}.
+    let first = TestServer::start(|req, _| {
+        let Ok(Incoming::Function(f)) = receive(req) else {
+            return Wire::Status(401);
+        };
+        if f.function != "function/presamlresponse" {
+            return Wire::Status(400);
+        }
+        raw_function_reply(&json!({
+            "append_attribute": [
+                {
+                    "name": "department",
+                    "name_format": "urn:oasis:names:tc:SAML:2.0:attrname-format:basic",
+                    "value": ["Engineering"]
+                },
+                {
+                    "name": "groups",
+                    "name_format": "urn:oasis:names:tc:SAML:2.0:attrname-format:basic",
+                    "value": ["admins", "developers"]
+                }
+            ]
+        }))
+    })
+    .await;
+    let second = TestServer::start(|req, _| {
+        let Ok(Incoming::Function(f)) = receive(req) else {
+            return Wire::Status(401);
+        };
+        if f.function != "function/presamlresponse" {
+            return Wire::Status(400);
+        }
+        raw_function_reply(&json!({
+            "set_user_metadata": [{"key": "last_saml_login", "value": "bm93"}],
+            "append_attribute": [{
+                "name": "employee_id",
+                "name_format": "urn:oasis:names:tc:SAML:2.0:attrname-format:uri",
+                "value": ["4711"]
+            }]
+        }))
+    })
+    .await;
+    let executor = Executor::new(
+        transport(),
+        [
+            call("first", &first.url("/saml"), 2000, true),
+            call("second", &second.url("/saml"), 2000, true),
+        ],
+        [Execution::new(
+            Condition::Function(FunctionCondition {
+                name: "presamlresponse".into(),
+            }),
+            ["first".to_owned(), "second".to_owned()],
+        )],
+    )
+    .unwrap();
+    let context = FunctionExecution {
+        function: "presamlresponse".into(),
+        user: Some(json!({"id": "u-1", "human": {"email": {"email": "mini@mouse.com"}}})),
+        ..FunctionExecution::default()
+    };
+    let reply = executor.execute_function(context).await.unwrap();
+
+    // Both targets' attributes, first target's before the second's, each as sent.
+    let attributes: Vec<(String, Option<String>, AttributeValue)> = reply
+        .append_attribute
+        .clone()
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.name, a.name_format, a.value))
+        .collect();
+    let basic = Some("urn:oasis:names:tc:SAML:2.0:attrname-format:basic".to_owned());
+    assert_eq!(
+        attributes,
+        vec![
+            (
+                "department".to_owned(),
+                basic.clone(),
+                AttributeValue::List(vec!["Engineering".to_owned()])
+            ),
+            (
+                "groups".to_owned(),
+                basic,
+                AttributeValue::List(vec!["admins".to_owned(), "developers".to_owned()])
+            ),
+            (
+                "employee_id".to_owned(),
+                Some("urn:oasis:names:tc:SAML:2.0:attrname-format:uri".to_owned()),
+                AttributeValue::List(vec!["4711".to_owned()])
+            ),
+        ]
+    );
+    let metadata = reply.set_user_metadata.unwrap();
+    assert_eq!(metadata.len(), 1);
+    assert_eq!(
+        (metadata[0].key.as_str(), metadata[0].value.as_str()),
+        ("last_saml_login", "bm93")
+    );
+    assert_eq!(reply.append_claims, None);
+
+    // Each target was called once; the second saw a signed request that verifies with the
+    // target key, carrying the normalized function name and the user.
+    assert_eq!(first.count(), 1);
+    let got = second.received();
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].headers["zitadel-signature"]
+            .to_str()
+            .unwrap()
+            .starts_with("t=")
+    );
+    let Ok(Incoming::Function(seen)) = TargetReceiver::new(KEY)
+        .unwrap()
+        .receive(&got[0].headers, &got[0].body)
+    else {
+        panic!("the second target's request did not verify as a function call");
+    };
+    assert_eq!(seen.function, "function/presamlresponse");
+    assert!(
+        TargetReceiver::new("not-the-key")
+            .unwrap()
+            .receive(&got[0].headers, &got[0].body)
+            .is_err()
+    );
+    let payload = body_json(&got[0]);
+    assert_eq!(payload["function"], "function/presamlresponse");
+    assert_eq!(payload["user"]["id"], "u-1");
 }
 
 fn user_added() -> EventExecution {

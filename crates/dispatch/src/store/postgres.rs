@@ -41,8 +41,8 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio::sync::oneshot;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
-use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Socket, Statement, ToStatement};
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{NoTls, Socket, Statement};
 
 use super::{EndpointChange, Store, StoreError, StoreResult};
 use crate::model::{
@@ -106,13 +106,63 @@ pub struct PurgeReport {
     pub attempts: u64,
 }
 
-/// The statements enqueue runs: prepared ones for the store, plain SQL for a caller's
-/// transaction.
-struct EnqueueStatements<S> {
-    insert_message: S,
-    find_duplicate: S,
-    insert_deliveries: S,
-    notify: S,
+/// How enqueue runs its four statements: prepared once per pooled connection for the store;
+/// in a caller's transaction (whose client has no statement cache) as typed statements, one
+/// round trip each instead of a prepare plus an execute.
+enum EnqueueStatements<'a> {
+    Prepared {
+        insert_message: &'a Statement,
+        find_duplicate: &'a Statement,
+        insert_deliveries: &'a Statement,
+        notify: &'a Statement,
+    },
+    Typed(&'a Sql),
+}
+
+/// The enqueue statements, named.
+#[derive(Clone, Copy)]
+enum EnqueueStep {
+    InsertMessage,
+    FindDuplicate,
+    InsertDeliveries,
+    Notify,
+}
+
+impl EnqueueStatements<'_> {
+    async fn query(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        step: EnqueueStep,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> StoreResult<Vec<tokio_postgres::Row>> {
+        match self {
+            Self::Prepared {
+                insert_message,
+                find_duplicate,
+                insert_deliveries,
+                notify,
+            } => {
+                let st = match step {
+                    EnqueueStep::InsertMessage => insert_message,
+                    EnqueueStep::FindDuplicate => find_duplicate,
+                    EnqueueStep::InsertDeliveries => insert_deliveries,
+                    EnqueueStep::Notify => notify,
+                };
+                let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+                tx.query(*st, &values).await
+            }
+            Self::Typed(sql) => {
+                let text = match step {
+                    EnqueueStep::InsertMessage => &sql.insert_message,
+                    EnqueueStep::FindDuplicate => &sql.find_duplicate,
+                    EnqueueStep::InsertDeliveries => &sql.insert_deliveries,
+                    EnqueueStep::Notify => &sql.notify,
+                };
+                tx.query_typed(text, params).await
+            }
+        }
+        .map_err(db_err)
+    }
 }
 
 pub(super) fn db_err(e: tokio_postgres::Error) -> StoreError {
@@ -269,13 +319,7 @@ impl PostgresStore {
         message: &NewMessage,
         deliveries: &[NewDelivery],
     ) -> StoreResult<EnqueueResult> {
-        let sql = &self.inner.sql;
-        let statements = EnqueueStatements {
-            insert_message: sql.insert_message.as_str(),
-            find_duplicate: sql.find_duplicate.as_str(),
-            insert_deliveries: sql.insert_deliveries.as_str(),
-            notify: sql.notify.as_str(),
-        };
+        let statements = EnqueueStatements::Typed(&self.inner.sql);
         enqueue_on(tx, &statements, &self.inner.channel, message, deliveries).await
     }
 
@@ -292,7 +336,7 @@ impl PostgresStore {
         let savepoint = tx.savepoint("hookwire_outbox").await.map_err(db_err)?;
         let result = async {
             let found = savepoint
-                .query(self.inner.sql.list_endpoints.as_str(), &[&tenant])
+                .query_typed(&self.inner.sql.list_endpoints, &[(&tenant, Type::TEXT)])
                 .await
                 .map_err(db_err)?;
             let endpoints = found
@@ -434,33 +478,37 @@ fn parse_url(url: &str) -> StoreResult<tokio_postgres::Config> {
 
 /// The enqueue transaction body, shared by [`Store::enqueue`] and
 /// [`PostgresStore::enqueue_in`].
-async fn enqueue_on<S: ToStatement + ?Sized + Sync>(
+async fn enqueue_on(
     tx: &tokio_postgres::Transaction<'_>,
-    st: &EnqueueStatements<&S>,
+    st: &EnqueueStatements<'_>,
     channel: &str,
     message: &NewMessage,
     deliveries: &[NewDelivery],
 ) -> StoreResult<EnqueueResult> {
-    let inserted = tx
-        .execute(
-            st.insert_message,
+    // The insert returns the new id, or no row when the id or idempotency key exists.
+    let inserted = st
+        .query(
+            tx,
+            EnqueueStep::InsertMessage,
             &[
-                &message.id,
-                &message.tenant,
-                &message.event_type,
-                &message.payload,
-                &message.idempotency_key,
-                &message.created_at,
+                (&message.id, Type::TEXT),
+                (&message.tenant, Type::TEXT),
+                (&message.event_type, Type::TEXT),
+                (&message.payload, Type::BYTEA),
+                (&message.idempotency_key, Type::TEXT),
+                (&message.created_at, Type::INT8),
             ],
         )
-        .await
-        .map_err(db_err)?;
-    if inserted == 0 {
+        .await?;
+    if inserted.is_empty() {
         if let Some(key) = &message.idempotency_key {
-            let rows = tx
-                .query(st.find_duplicate, &[&message.tenant, key])
-                .await
-                .map_err(db_err)?;
+            let rows = st
+                .query(
+                    tx,
+                    EnqueueStep::FindDuplicate,
+                    &[(&message.tenant, Type::TEXT), (key, Type::TEXT)],
+                )
+                .await?;
             if let Some(row) = rows.first() {
                 return Ok(EnqueueResult::Duplicate {
                     message_id: row.try_get(0).map_err(db_err)?,
@@ -476,13 +524,19 @@ async fn enqueue_on<S: ToStatement + ?Sized + Sync>(
         let ids: Vec<&str> = deliveries.iter().map(|d| d.id.as_str()).collect();
         let endpoints: Vec<&str> = deliveries.iter().map(|d| d.endpoint_id.as_str()).collect();
         let due: Vec<i64> = deliveries.iter().map(|d| d.next_attempt_at).collect();
-        let rows = tx
+        let rows = st
             .query(
-                st.insert_deliveries,
-                &[&message.id, &message.created_at, &ids, &endpoints, &due],
+                tx,
+                EnqueueStep::InsertDeliveries,
+                &[
+                    (&message.id, Type::TEXT),
+                    (&message.created_at, Type::INT8),
+                    (&ids, Type::TEXT_ARRAY),
+                    (&endpoints, Type::TEXT_ARRAY),
+                    (&due, Type::INT8_ARRAY),
+                ],
             )
-            .await
-            .map_err(db_err)?;
+            .await?;
         if rows.len() != deliveries.len() {
             let stored: Vec<String> = rows
                 .iter()
@@ -497,7 +551,8 @@ async fn enqueue_on<S: ToStatement + ?Sized + Sync>(
                 id: taken,
             });
         }
-        tx.execute(st.notify, &[&channel]).await.map_err(db_err)?;
+        st.query(tx, EnqueueStep::Notify, &[(&channel, Type::TEXT)])
+            .await?;
     }
     Ok(EnqueueResult::Created {
         message_id: message.id.clone(),
@@ -683,7 +738,7 @@ impl Store for PostgresStore {
             .await
             .map_err(db_err)?;
         let notify = tx.prepare_cached(&sql.notify).await.map_err(db_err)?;
-        let statements: EnqueueStatements<&Statement> = EnqueueStatements {
+        let statements = EnqueueStatements::Prepared {
             insert_message: &insert_message,
             find_duplicate: &find_duplicate,
             insert_deliveries: &insert_deliveries,

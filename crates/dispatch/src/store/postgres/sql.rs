@@ -88,7 +88,7 @@ impl Sql {
             insert_message: format!(
                 "INSERT INTO {s}.messages \
                  (id, tenant, event_type, payload, idempotency_key, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id"
             ),
             find_duplicate: format!(
                 "SELECT id FROM {s}.messages WHERE tenant = $1 AND idempotency_key = $2"

@@ -350,7 +350,9 @@ impl fmt::Debug for Dispatcher {
 /// What [`Dispatcher::shutdown`] did with the work in flight.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ShutdownReport {
-    /// Attempts that finished (and were recorded) before the deadline.
+    /// Deliveries in flight whose processing ended before the deadline: an attempt recorded,
+    /// or handed back to the store unattempted by the worker itself (circuit open, rate
+    /// limited).
     pub finished: usize,
     /// Deliveries given back to the store unattempted, due at once, because the deadline passed.
     pub released: usize,

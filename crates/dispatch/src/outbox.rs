@@ -27,7 +27,9 @@
 //! # SQLite
 //! Open your own connection to the file the dispatcher's [`SqliteStore`](crate::store::SqliteStore)
 //! uses, with a busy timeout. WAL lets the dispatcher read meanwhile, but SQLite has one writer
-//! at a time: keep outbox transactions short, since the dispatcher's writes wait for them.
+//! at a time: keep outbox transactions short, since the dispatcher's writes wait for them, and
+//! begin them with `TransactionBehavior::Immediate` (a deferred transaction that reads before
+//! it writes can fail with `SQLITE_BUSY_SNAPSHOT` when the dispatcher committed in between).
 //! The call is synchronous (rusqlite is); from async code run the transaction in
 //! `spawn_blocking`.
 //!
@@ -52,7 +54,7 @@
 //! let mut conn = rusqlite::Connection::open(&file)?;
 //! conn.busy_timeout(std::time::Duration::from_secs(5))?;
 //! conn.execute_batch("CREATE TABLE IF NOT EXISTS activations (id TEXT PRIMARY KEY)")?;
-//! let tx = conn.transaction()?;
+//! let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
 //! tx.execute("INSERT INTO activations (id) VALUES ('act-1')", [])?;
 //! let queued = dispatcher.send_in_sqlite(
 //!     &tx,

@@ -33,7 +33,8 @@
 //! The call is synchronous (rusqlite is); from async code run the transaction in
 //! `spawn_blocking`.
 //!
-//! ```
+#![cfg_attr(feature = "sqlite", doc = "```")]
+#![cfg_attr(not(feature = "sqlite"), doc = "```ignore")]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
@@ -75,7 +76,8 @@
 //! store's schema, which you choose with `connect_schema`); a `deadpool_postgres` transaction
 //! derefs to the `tokio_postgres` one.
 //!
-//! ```no_run
+#![cfg_attr(feature = "postgres", doc = "```no_run")]
+#![cfg_attr(not(feature = "postgres"), doc = "```ignore")]
 //! # async fn run(dispatcher: hookwire_dispatch::Dispatcher, client: &mut tokio_postgres::Client)
 //! # -> Result<(), Box<dyn std::error::Error>> {
 //! let mut tx = client.transaction().await?;
@@ -89,10 +91,14 @@
 //!
 //! `examples/outbox.rs` runs both end to end against loopback receivers.
 
-use crate::dispatcher::{Dispatcher, fan_out};
-use crate::error::{DispatchError, Result};
-use crate::model::EnqueueResult;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use crate::{
+    dispatcher::{Dispatcher, fan_out},
+    error::{DispatchError, Result},
+    model::EnqueueResult,
+};
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl Dispatcher {
     /// Queues a webhook inside the caller's SQLite transaction `tx` on the dispatcher's own
     /// database file (feature `sqlite`). See the [module docs](crate::outbox).

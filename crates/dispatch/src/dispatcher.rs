@@ -507,7 +507,7 @@ impl Dispatcher {
     }
 
     /// Wakes this process's idle workers when `result` queued a delivery.
-    pub(crate) fn woken_by(&self, result: &EnqueueResult) {
+    fn woken_by(&self, result: &EnqueueResult) {
         if let EnqueueResult::Created { deliveries, .. } = result
             && *deliveries > 0
         {

@@ -121,13 +121,8 @@ impl Dispatcher {
 
         let payload = payload.into();
         self.check_message(tenant, event_type, payload.len())?;
-        let store =
-            self.store()
-                .as_any()
-                .downcast_ref::<SqliteStore>()
-                .ok_or(DispatchError::Outbox(
-                    "send_in_sqlite needs a dispatcher on a SqliteStore",
-                ))?;
+        let store: &SqliteStore =
+            self.outbox_store("send_in_sqlite needs a dispatcher on a SqliteStore")?;
         if !same_file(store.path(), tx.path()) {
             return Err(DispatchError::Outbox(
                 "the transaction is not on the dispatcher's SQLite file",
@@ -137,7 +132,7 @@ impl Dispatcher {
         let result = SqliteStore::enqueue_fanned_out(tx, tenant, |endpoints| {
             fan_out(endpoints, tenant, event_type, payload, key, None)
         })?;
-        self.woken_by(&result);
+        // Nothing to wake yet: the rows are invisible until the caller commits.
         Ok(result)
     }
 
@@ -163,19 +158,25 @@ impl Dispatcher {
 
         let payload = payload.into();
         self.check_message(tenant, event_type, payload.len())?;
-        let store = self
-            .store()
-            .as_any()
-            .downcast_ref::<PostgresStore>()
-            .ok_or(DispatchError::Outbox(
-                "send_in_postgres needs a dispatcher on a PostgresStore",
-            ))?;
+        let store: &PostgresStore =
+            self.outbox_store("send_in_postgres needs a dispatcher on a PostgresStore")?;
         let key = idempotency_key.map(str::to_owned);
         Ok(store
             .enqueue_fanned_out(tx, tenant, |endpoints| {
                 fan_out(endpoints, tenant, event_type, payload, key, None)
             })
             .await?)
+    }
+}
+
+impl Dispatcher {
+    /// The dispatcher's store as the backend `T`, or [`DispatchError::Outbox`] saying `why`.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    fn outbox_store<T: 'static>(&self, why: &'static str) -> Result<&T> {
+        self.store()
+            .as_any()
+            .downcast_ref::<T>()
+            .ok_or(DispatchError::Outbox(why))
     }
 }
 

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Reply, TestServer, closed_port};
+use common::{Reply, TestServer, closed_port, fast_retry, message_id, wait_state};
 use hookwire_dispatch::model::{
     Auth, DeliveryFilter, DeliveryState, EndpointStatus, EnqueueResult,
 };
@@ -17,7 +17,7 @@ use hookwire_dispatch::{
 };
 use hookwire_events::Family;
 use hookwire_retry::{
-    Backoff, CircuitBreakerConfig, CircuitState, HealthPolicy, RetryAfterRule, RetryPolicy,
+    CircuitBreakerConfig, CircuitState, HealthPolicy, RetryAfterRule, RetryPolicy,
 };
 use hookwire_signature::{Scheme, Secret, Verifier};
 
@@ -33,45 +33,6 @@ fn dispatcher_with(store: Arc<dyn Store>) -> Dispatcher {
 
 fn dispatcher() -> Dispatcher {
     dispatcher_with(Arc::new(MemoryStore::new()))
-}
-
-/// Retries after 50 ms, up to `max` attempts.
-fn fast_retry(max: u32) -> RetryPolicy {
-    RetryPolicy::builder(Backoff::Schedule {
-        delays: vec![Duration::from_millis(50)],
-    })
-    .max_attempts(max)
-    .build()
-    .unwrap()
-}
-
-async fn message_id(r: EnqueueResult) -> String {
-    match r {
-        EnqueueResult::Created { message_id, .. } => message_id,
-        other => panic!("not created: {other:?}"),
-    }
-}
-
-/// Waits until every delivery of `message` is in `state`.
-async fn wait_state(d: &Dispatcher, message: &str, state: DeliveryState) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let ds = d
-            .deliveries(&DeliveryFilter {
-                message_id: Some(message.to_owned()),
-                ..DeliveryFilter::default()
-            })
-            .await
-            .unwrap();
-        if !ds.is_empty() && ds.iter().all(|x| x.state == state) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "deliveries of {message} not {state:?}: {ds:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn wait_until<F, Fut>(what: &str, mut f: F)

@@ -12,13 +12,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use common::{Reply, TestServer};
+use common::{Reply, TestServer, fast_retry, message_id, wait_state};
 use hookwire_dispatch::metrics as m;
-use hookwire_dispatch::model::{DeliveryFilter, DeliveryState, EndpointStatus, EnqueueResult};
+use hookwire_dispatch::model::{DeliveryState, EndpointStatus};
 use hookwire_dispatch::store::MemoryStore;
 use hookwire_dispatch::{Dispatcher, NewEndpoint};
 use hookwire_events::Family;
-use hookwire_retry::{Backoff, RetryPolicy};
 use metrics::{
     Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
     SharedString, Unit,
@@ -179,45 +178,6 @@ fn recorder() -> Shared {
 
 fn snapshot(shared: &Shared) -> Recorded {
     shared.lock().unwrap().clone()
-}
-
-/// Retries after 50 ms, up to `max` attempts.
-fn fast_retry(max: u32) -> RetryPolicy {
-    RetryPolicy::builder(Backoff::Schedule {
-        delays: vec![Duration::from_millis(50)],
-    })
-    .max_attempts(max)
-    .build()
-    .unwrap()
-}
-
-async fn message_id(r: EnqueueResult) -> String {
-    match r {
-        EnqueueResult::Created { message_id, .. } => message_id,
-        other => panic!("not created: {other:?}"),
-    }
-}
-
-/// Waits until every delivery of `message` is in `state`.
-async fn wait_state(d: &Dispatcher, message: &str, state: DeliveryState) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let ds = d
-            .deliveries(&DeliveryFilter {
-                message_id: Some(message.to_owned()),
-                ..DeliveryFilter::default()
-            })
-            .await
-            .unwrap();
-        if !ds.is_empty() && ds.iter().all(|x| x.state == state) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "deliveries of {message} not {state:?}: {ds:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// Waits until `f` holds for the recorded metrics (panics after 10 s with `what`).

@@ -209,6 +209,15 @@ mod sqlite {
             .unwrap()
     }
 
+    /// A started dispatcher on `db` with one endpoint at a fresh receiver.
+    async fn running(db: &Db) -> (TestServer, Dispatcher) {
+        let server = TestServer::status(200).await;
+        let d = dispatcher(&db.file).await;
+        subscribe(&d, &server.url("/hook")).await;
+        d.start().unwrap();
+        (server, d)
+    }
+
     /// Inserts an order and queues its hook in one transaction; commits when `commit`.
     fn order_with_hook(d: &Dispatcher, file: &std::path::Path, id: &str, commit: bool) {
         let mut conn = app_conn(file);
@@ -234,10 +243,7 @@ mod sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn commit_delivers() {
         let db = db();
-        let server = TestServer::status(200).await;
-        let d = dispatcher(&db.file).await;
-        subscribe(&d, &server.url("/hook")).await;
-        d.start().unwrap();
+        let (server, d) = running(&db).await;
         let (dd, file) = (d.clone(), db.file.clone());
         tokio::task::spawn_blocking(move || order_with_hook(&dd, &file, "ord-1", true))
             .await
@@ -253,10 +259,7 @@ mod sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn rollback_leaves_nothing() {
         let db = db();
-        let server = TestServer::status(200).await;
-        let d = dispatcher(&db.file).await;
-        subscribe(&d, &server.url("/hook")).await;
-        d.start().unwrap();
+        let (server, d) = running(&db).await;
         let (dd, file) = (d.clone(), db.file.clone());
         tokio::task::spawn_blocking(move || order_with_hook(&dd, &file, "ord-1", false))
             .await
@@ -273,10 +276,7 @@ mod sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn workers_never_deliver_an_open_transaction() {
         let db = db();
-        let server = TestServer::status(200).await;
-        let d = dispatcher(&db.file).await;
-        subscribe(&d, &server.url("/hook")).await;
-        d.start().unwrap();
+        let (server, d) = running(&db).await;
         let (queued_tx, queued) = std::sync::mpsc::channel();
         let (commit_tx, commit) = std::sync::mpsc::channel::<()>();
         let (dd, file) = (d.clone(), db.file.clone());

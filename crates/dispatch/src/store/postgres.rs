@@ -455,6 +455,41 @@ impl PostgresStore {
         client.query(&st, params).await.map_err(db_err)
     }
 
+    /// Inserts `endpoint` inside `tx`; [`StoreError::AlreadyExists`] if its id is taken.
+    async fn insert_endpoint_in(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        endpoint: &Endpoint,
+    ) -> StoreResult<()> {
+        let data = rows::endpoint_json(endpoint)?;
+        let insert = tx
+            .prepare_cached(&self.inner.sql.insert_endpoint)
+            .await
+            .map_err(db_err)?;
+        let n = tx
+            .execute(
+                &insert,
+                &[
+                    &endpoint.id,
+                    &endpoint.tenant,
+                    &endpoint.is_enabled(),
+                    &endpoint.fifo,
+                    &endpoint.created_at,
+                    &endpoint.last_triggered_at,
+                    &data,
+                ],
+            )
+            .await
+            .map_err(db_err)?;
+        if n == 0 {
+            return Err(StoreError::AlreadyExists {
+                kind: "endpoint",
+                id: endpoint.id.clone(),
+            });
+        }
+        Ok(())
+    }
+
     /// The error for an update that matched no row held by `worker`.
     async fn lease_error(&self, delivery_id: &str) -> StoreError {
         match self
@@ -567,33 +602,14 @@ impl Store for PostgresStore {
     }
 
     async fn insert_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()> {
-        let data = rows::endpoint_json(endpoint)?;
-        let n = self
-            .execute(
-                &self.inner.sql.insert_endpoint,
-                &[
-                    &endpoint.id,
-                    &endpoint.tenant,
-                    &endpoint.is_enabled(),
-                    &endpoint.fifo,
-                    &endpoint.created_at,
-                    &endpoint.last_triggered_at,
-                    &data,
-                ],
-            )
-            .await?;
-        if n == 0 {
-            return Err(StoreError::AlreadyExists {
-                kind: "endpoint",
-                id: endpoint.id.clone(),
-            });
-        }
-        Ok(())
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        self.insert_endpoint_in(&tx, endpoint).await?;
+        tx.commit().await.map_err(db_err)
     }
 
     async fn insert_endpoint_within(&self, endpoint: &Endpoint, max: usize) -> StoreResult<bool> {
         let sql = &self.inner.sql;
-        let data = rows::endpoint_json(endpoint)?;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         // A transaction-scoped advisory lock per (schema, tenant) serializes the creates of one
@@ -617,31 +633,7 @@ impl Store for PostgresStore {
         if has >= to_i64(max) {
             return Ok(false);
         }
-        let insert = tx
-            .prepare_cached(&sql.insert_endpoint)
-            .await
-            .map_err(db_err)?;
-        let n = tx
-            .execute(
-                &insert,
-                &[
-                    &endpoint.id,
-                    &endpoint.tenant,
-                    &endpoint.is_enabled(),
-                    &endpoint.fifo,
-                    &endpoint.created_at,
-                    &endpoint.last_triggered_at,
-                    &data,
-                ],
-            )
-            .await
-            .map_err(db_err)?;
-        if n == 0 {
-            return Err(StoreError::AlreadyExists {
-                kind: "endpoint",
-                id: endpoint.id.clone(),
-            });
-        }
+        self.insert_endpoint_in(&tx, endpoint).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
     }

@@ -235,3 +235,49 @@ pub async fn closed_port() -> u16 {
     drop(l);
     port
 }
+
+// ---- dispatcher helpers shared by the engine tests -----------------------------------------
+
+/// Retries after 50 ms, up to `max` attempts.
+pub fn fast_retry(max: u32) -> hookwire_retry::RetryPolicy {
+    hookwire_retry::RetryPolicy::builder(hookwire_retry::Backoff::Schedule {
+        delays: vec![Duration::from_millis(50)],
+    })
+    .max_attempts(max)
+    .build()
+    .unwrap()
+}
+
+/// The message id of a send that created one.
+pub async fn message_id(r: hookwire_dispatch::model::EnqueueResult) -> String {
+    match r {
+        hookwire_dispatch::model::EnqueueResult::Created { message_id, .. } => message_id,
+        other => panic!("not created: {other:?}"),
+    }
+}
+
+/// Waits until every delivery of `message` is in `state`.
+pub async fn wait_state(
+    d: &hookwire_dispatch::Dispatcher,
+    message: &str,
+    state: hookwire_dispatch::model::DeliveryState,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let ds = d
+            .deliveries(&hookwire_dispatch::model::DeliveryFilter {
+                message_id: Some(message.to_owned()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        if !ds.is_empty() && ds.iter().all(|x| x.state == state) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "deliveries of {message} not {state:?}: {ds:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -38,6 +38,11 @@ fn main() -> ExitCode {
     }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // `hookwire` or `hookwire deliveries` alone: the help, on stderr, code 2.
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
         Err(e) if !e.use_stderr() => {
             // Help and version: stdout, code 0.
             let _ = e.print();

@@ -180,12 +180,25 @@ impl Dispatcher {
     }
 }
 
-/// Whether the store's file and the transaction's file are the same file.
+/// Whether the store's file and the transaction's file are the same file (the same inode on
+/// Unix, so hard links and symlinks match; the same canonical path elsewhere).
 #[cfg(feature = "sqlite")]
 fn same_file(store: Option<&std::path::Path>, tx: Option<&str>) -> bool {
     let (Some(store), Some(tx)) = (store, tx) else {
         return false;
     };
+    if tx.is_empty() {
+        return false; // a temporary or in-memory database
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(store), std::fs::metadata(tx)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
     match (std::fs::canonicalize(store), std::fs::canonicalize(tx)) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,

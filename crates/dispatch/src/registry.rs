@@ -313,8 +313,8 @@ impl Dispatcher {
                 // literals, or `localhost` (whose addresses the resolver still checks). An
                 // allow-listed private range still needs https.
                 let allowed_literal = |ip: std::net::IpAddr| {
-                    ip.to_canonical().is_loopback()
-                        && self.inner.guard.allow_list().iter().any(|c| c.contains(ip))
+                    let ip = ip.to_canonical();
+                    ip.is_loopback() && self.inner.guard.allow_list().iter().any(|c| c.contains(ip))
                 };
                 let ok = self.inner.config.allow_http
                     && match &host {

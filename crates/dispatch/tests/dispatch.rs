@@ -568,6 +568,19 @@ async fn ssrf_refusals_at_registration_and_delivery() {
         ))
         .await
         .unwrap();
+    // Loopback written as an IPv4-mapped IPv6 literal is loopback.
+    let local = Dispatcher::builder(Arc::new(MemoryStore::new()))
+        .allow_loopback_http()
+        .build()
+        .unwrap();
+    local
+        .create_endpoint(NewEndpoint::new(
+            "t",
+            Family::ZeroTier,
+            "http://[::ffff:127.0.0.1]:9/hook",
+        ))
+        .await
+        .unwrap();
 
     // `localhost` passes registration (a name) but is refused when it resolves to loopback
     // and loopback is not allow-listed: the attempt is logged and never retried.

@@ -468,6 +468,39 @@ mod sqlite {
         .unwrap();
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn same_file_by_another_name_and_ended_transactions() {
+        let db = db();
+        let d = dispatcher(&db.file).await;
+        subscribe(&d, "http://127.0.0.1:9/a").await;
+        let link = db.file.with_file_name("link.db");
+        std::os::unix::fs::symlink(&db.file, &link).unwrap();
+        let file = db.file.clone();
+        tokio::task::spawn_blocking(move || {
+            // The same file through a symlink is the dispatcher's file.
+            let mut conn = app_conn(&link);
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .unwrap();
+            let r = d
+                .send_in_sqlite(&tx, TENANT, TYPE, body("o"), None)
+                .unwrap();
+            assert!(matches!(r, EnqueueResult::Created { deliveries: 1, .. }));
+            tx.rollback().unwrap();
+            // A transaction ended by hand is refused: a savepoint would commit on its own.
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch("COMMIT").unwrap();
+            let err = d
+                .send_in_sqlite(&tx, TENANT, TYPE, body("o"), None)
+                .unwrap_err();
+            assert!(err.to_string().contains("no longer open"), "{err}");
+            drop(tx);
+            assert_eq!(count(&file, "messages"), 0);
+        })
+        .await
+        .unwrap();
+    }
+
     async fn crash(commit: bool) {
         let db = db();
         let server = TestServer::status(200).await;

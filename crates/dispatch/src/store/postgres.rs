@@ -348,10 +348,19 @@ impl PostgresStore {
         }
         .await;
         match result {
-            Ok(result) => {
-                savepoint.commit().await.map_err(db_err)?;
-                Ok(result)
-            }
+            Ok(result) => match savepoint.commit().await {
+                Ok(()) => Ok(result),
+                Err(e) => {
+                    // A failed RELEASE leaves the savepoint open in an aborted transaction:
+                    // roll back to it so the caller's transaction is usable again.
+                    let _ = tx
+                        .batch_execute(
+                            "ROLLBACK TO SAVEPOINT hookwire_outbox; RELEASE SAVEPOINT hookwire_outbox",
+                        )
+                        .await;
+                    Err(db_err(e))
+                }
+            },
             Err(e) => {
                 // If even the rollback fails the connection is gone and so is the transaction.
                 let _ = savepoint.rollback().await;
@@ -611,7 +620,14 @@ impl Store for PostgresStore {
     async fn insert_endpoint_within(&self, endpoint: &Endpoint, max: usize) -> StoreResult<bool> {
         let sql = &self.inner.sql;
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
+        // READ COMMITTED whatever the server's default: the count after the lock must see the
+        // creates committed while this transaction waited for it.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::ReadCommitted)
+            .start()
+            .await
+            .map_err(db_err)?;
         // A transaction-scoped advisory lock per (schema, tenant) serializes the creates of one
         // tenant across processes, so the count below cannot go stale before the insert.
         let lock = tx.prepare_cached(&sql.lock_tenant).await.map_err(db_err)?;

@@ -729,7 +729,9 @@ type BoxedJob = Box<dyn WriteJob>;
 /// What the writer thread has done: see [`SqliteStore::write_stats`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WriteStats {
-    /// Write operations run (each `enqueue`, `claim`, `complete`, …, one job).
+    /// Write operations run (each `enqueue`, `claim`, `complete`, …, one job; on an in-memory
+    /// store reads go through the writer too and count here). The two fields are read
+    /// separately, so a snapshot taken while the writer runs may be off by one batch.
     pub writes: u64,
     /// Transactions committed (or tried) for them: one fsync each. With concurrent writers
     /// this is far below `writes`: jobs that arrive while a commit runs share the next one.
@@ -876,8 +878,10 @@ impl SqliteStore {
     /// [`StoreError::Backend`] if the file cannot be opened or locked,
     /// [`StoreError::Corrupt`] if its schema is newer than this library.
     pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
-        let path = path.as_ref().to_path_buf();
-        let mut conn = Connection::open(&path).map_err(db_err)?;
+        let mut conn = Connection::open(path.as_ref()).map_err(db_err)?;
+        // The absolute path: readers open it later, and the outbox compares it, whatever the
+        // working directory is by then.
+        let path = std::fs::canonicalize(path.as_ref()).unwrap_or_else(|_| path.as_ref().into());
         configure(&conn, true)?;
         migrate_on(&mut conn)?;
         Self::start(
@@ -1003,11 +1007,27 @@ impl SqliteStore {
         tenant: &str,
         rows: impl FnOnce(&[Endpoint]) -> (NewMessage, Vec<NewDelivery>),
     ) -> StoreResult<EnqueueResult> {
-        in_savepoint(tx, || {
+        // A transaction the caller already ended (`COMMIT` run by hand): a savepoint would
+        // start and commit a transaction of its own, outside the caller's.
+        if tx.is_autocommit() {
+            return Err(StoreError::Backend(
+                "the outbox transaction is no longer open".to_owned(),
+            ));
+        }
+        let result = in_savepoint(tx, || {
             let endpoints = list_endpoints_on(tx, tenant)?;
             let (message, deliveries) = rows(&endpoints);
             enqueue_on(tx, &message, &deliveries)
-        })
+        });
+        if result.is_err() && tx.is_autocommit() {
+            // SQLite rolled the whole transaction back (disk full, I/O error, interrupt): the
+            // caller's writes are gone too, and it must know.
+            return Err(StoreError::Backend(
+                "the database rolled back the whole transaction; the caller's writes are lost"
+                    .to_owned(),
+            ));
+        }
+        result
     }
 
     /// Runs `f` on the writer thread inside the next group-committed transaction.

@@ -63,14 +63,8 @@ fn subscription(family: Family) -> String {
     event.subscription_type().to_owned()
 }
 
-const FAMILIES: [Family; 6] = [
-    Family::ZeroTier,
-    Family::Zta,
-    Family::HubMessage,
-    Family::Zitadel,
-    Family::Zentitle,
-    Family::StandardWebhooks,
-];
+/// Every family, each with its own endpoint, receiver and scheme.
+const FAMILIES: [Family; 6] = Family::ALL;
 
 async fn wait_for(log: &Log, n: usize) -> Vec<Seen> {
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -498,6 +498,21 @@ async fn rotation_signs_with_both_secrets_during_grace_then_only_the_new() {
     d.shutdown(Duration::from_secs(1)).await;
 }
 
+/// Asserts that registering `url` on `d` is refused as plain http.
+async fn refused_as_insecure(d: &Dispatcher, url: &str) {
+    let err = d
+        .create_endpoint(NewEndpoint::new("t", Family::ZeroTier, url))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DispatchError::Validation(ValidationError::InsecureUrl(_))
+        ),
+        "{url}: {err}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ssrf_refusals_at_registration_and_delivery() {
     let d = dispatcher();
@@ -523,21 +538,7 @@ async fn ssrf_refusals_at_registration_and_delivery() {
     let strict = Dispatcher::builder(Arc::new(MemoryStore::new()))
         .build()
         .unwrap();
-    let err = strict
-        .create_endpoint(NewEndpoint::new(
-            "t",
-            Family::ZeroTier,
-            "http://93.184.216.34/",
-        ))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            DispatchError::Validation(ValidationError::InsecureUrl(_))
-        ),
-        "{err}"
-    );
+    refused_as_insecure(&strict, "http://93.184.216.34/").await;
 
     // Plain http is for loopback only: an allow-listed private range still needs https.
     let private = Dispatcher::builder(Arc::new(MemoryStore::new()))
@@ -545,21 +546,7 @@ async fn ssrf_refusals_at_registration_and_delivery() {
         .allow_cidr("10.0.0.0/8".parse().unwrap())
         .build()
         .unwrap();
-    let err = private
-        .create_endpoint(NewEndpoint::new(
-            "t",
-            Family::ZeroTier,
-            "http://10.1.2.3/hook",
-        ))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            DispatchError::Validation(ValidationError::InsecureUrl(_))
-        ),
-        "{err}"
-    );
+    refused_as_insecure(&private, "http://10.1.2.3/hook").await;
     private
         .create_endpoint(NewEndpoint::new(
             "t",

@@ -421,7 +421,7 @@ fn standard_webhooks_spec_vectors_sign_exactly() {
 
 #[test]
 fn zentitle_vector_verifies_with_the_modulus_and_the_pem() {
-    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs/vectors");
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/specs/vectors");
     let vector: serde_json::Value =
         serde_json::from_slice(&std::fs::read(spec.join("zentitle_vector.json")).unwrap()).unwrap();
     let body = vector["body"].as_str().unwrap().as_bytes();

@@ -1,4 +1,4 @@
-//! Every published vendor payload in `../shared/corpus` parses into the expected variant and
+//! Every published vendor payload in `tests/data/corpus` (a copy of `shared/corpus`) parses into the expected variant and
 //! round-trips losslessly; every `*.invalid.json` is refused with a typed error.
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a panic is a test failure
 
@@ -506,7 +506,7 @@ const EXPECTED: &[(&str, &str)] = &[
 ];
 
 fn corpus_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/corpus");
     assert!(
         dir.is_dir(),
         "corpus directory {} is missing: the corpus test must not pass silently",

@@ -1,5 +1,5 @@
-//! The example bodies of the seed documents (`../shared/seeds/`), pinned verbatim: each parses
-//! into the type the spec (`../shared/specs/`) says it is and round-trips as a JSON value;
+//! The example bodies of the seed documents (`tests/data/seeds/`), pinned verbatim: each parses
+//! into the type the spec (`tests/data/specs/`) says it is and round-trips as a JSON value;
 //! where the seed's shape is fictional, what the spec says happens is asserted instead.
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a panic is a test failure
 
@@ -12,9 +12,9 @@ use hookwire_events::zitadel::{
 use hookwire_events::{AnyEvent, Family, ParseError, parse, zerotier, zta};
 use serde_json::{Value, json};
 
-const SEED_000: &str = include_str!("../../../../shared/seeds/000_a930ec70cc21e5b7.txt");
-const SEED_001: &str = include_str!("../../../../shared/seeds/001_9d2f40fb3fc2f433.txt");
-const SEED_003: &str = include_str!("../../../../shared/seeds/003_dc1160f33010f8f7.txt");
+const SEED_000: &str = include_str!("../../../tests/data/seeds/000_a930ec70cc21e5b7.txt");
+const SEED_001: &str = include_str!("../../../tests/data/seeds/001_9d2f40fb3fc2f433.txt");
+const SEED_003: &str = include_str!("../../../tests/data/seeds/003_dc1160f33010f8f7.txt");
 
 fn json_of(body: &str) -> Value {
     serde_json::from_str(body).unwrap()
@@ -434,7 +434,7 @@ fn zerotier_seed_base_fields_are_a_sketch_with_a_typo() {
 fn zta_seed_event_examples_are_the_corpus_files() {
     // The four event examples are byte for byte corpus/zta/01..04, which tests/corpus.rs
     // parses and round-trips.
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/zta/");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/corpus/zta/");
     for (file, kind) in [
         ("01-pageview.json", zta::EventKind::Pageview),
         ("02-custom-event.json", zta::EventKind::Event),

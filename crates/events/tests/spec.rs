@@ -1,4 +1,4 @@
-//! The examples in ../shared/specs parse into the right variant with the right values,
+//! The examples in tests/data/specs parse into the right variant with the right values,
 //! round-trip, and errors name the failing field.
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a panic is a test failure
 
@@ -299,7 +299,7 @@ fn zentitle_vector_and_builders() {
     };
     assert_eq!(c.name.as_deref(), Some("Acme"));
     let vector: Value = serde_json::from_str(include_str!(
-        "../../../../shared/specs/vectors/zentitle_vector.json"
+        "../../../tests/data/specs/vectors/zentitle_vector.json"
     ))
     .unwrap();
     let vbody = vector["body"].as_str().unwrap_or_default();

@@ -132,7 +132,7 @@ fn verify(c: &mut Criterion) {
 fn rsa(c: &mut Criterion) {
     let dir = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/specs/vectors/"
+        "/../../tests/data/specs/vectors/"
     );
     let private = Secret::new(
         std::fs::read_to_string(format!("{dir}zentitle_test_private_key.pem")).unwrap(),

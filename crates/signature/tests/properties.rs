@@ -301,7 +301,7 @@ proptest! {
     #[test]
     fn zentitle_signature_bit_flips_fail(bit in 0usize..2048) {
         use base64::Engine as _;
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs/vectors/");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/specs/vectors/");
         let json: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(format!("{dir}zentitle_vector.json")).unwrap(),
         ).unwrap();

@@ -185,7 +185,7 @@ fn rsa_private_key_debug_is_redacted() {
     use hookwire_signature::zentitle::PrivateKey;
     let dir = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/specs/vectors/"
+        "/../../tests/data/specs/vectors/"
     );
     let pem = std::fs::read_to_string(format!("{dir}zentitle_test_private_key.pem")).unwrap();
     let key = PrivateKey::from_pem(&pem).unwrap();

@@ -1,4 +1,4 @@
-//! Every vector in `shared/specs/`, pinned verbatim, with the negative cases listed there.
+//! Every vector in `tests/data/specs/`, pinned verbatim, with the negative cases listed there.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns; a failed unwrap is a test failure
 
 use hookwire_signature::{
@@ -340,7 +340,7 @@ mod zentitle {
 
     const SPECS: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/specs/vectors/"
+        "/../../tests/data/specs/vectors/"
     );
 
     fn read(name: &str) -> String {

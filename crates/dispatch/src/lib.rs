@@ -21,11 +21,14 @@
 //!     .await?;
 //! // The secret is shown once: hand it to the receiver.
 //! assert!(created.secret.is_some());
-//! dispatcher.start()?;
+//! // Durable (here: in memory) before it returns; one delivery per subscribed endpoint.
 //! let sent = dispatcher
 //!     .send("org-1", "NETWORK_JOIN", br#"{"hook_type":"NETWORK_JOIN"}"#.to_vec())
 //!     .await?;
 //! println!("{sent:?}");
+//! assert_eq!(dispatcher.queue_depth().await?, 1);
+//! // `dispatcher.start()?` runs the workers, which POST it to the endpoint (this doctest
+//! // stays off the network); `shutdown` lets in-flight attempts finish.
 //! dispatcher.shutdown(Duration::from_secs(1)).await;
 //! # Ok(())
 //! # }

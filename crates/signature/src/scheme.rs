@@ -74,6 +74,84 @@ pub enum Scheme {
     BodyHex(BodyHexFormat),
 }
 
+/// Constructors, one per scheme, so that every scheme is a plain value to write down
+/// (`Scheme::standard()` reads like `Scheme::ZeroTier`); each equals what
+/// [`from_name`](Scheme::from_name) returns for its name.
+impl Scheme {
+    /// ZeroTier Central (`zerotier`).
+    pub const fn zerotier() -> Scheme {
+        Scheme::ZeroTier
+    }
+
+    /// Zero Trust Analytics (`zta`), signing `sha256=<hex>` as the vendor's docs show.
+    pub const fn zta() -> Scheme {
+        Scheme::Zta { bare_hex: false }
+    }
+
+    /// Hub Message with the header name from the vendor's console, the 64-hex secret's ASCII
+    /// bytes as the key (`hub-message` uses a placeholder header name instead).
+    pub fn hub_message(header: impl Into<String>) -> Scheme {
+        Scheme::HubMessage {
+            header: header.into(),
+            key: HubKeyEncoding::Ascii,
+        }
+    }
+
+    /// ZITADEL Actions v2 (`zitadel`).
+    pub const fn zitadel() -> Scheme {
+        Scheme::Zitadel
+    }
+
+    /// Zentitle2 RSA (`zentitle`; feature `rsa` to sign or verify).
+    pub const fn zentitle() -> Scheme {
+        Scheme::Zentitle
+    }
+
+    /// Standard Webhooks with `webhook-*` headers and `whsec_` secrets (`standard`).
+    pub const fn standard() -> Scheme {
+        Scheme::StandardWebhooks {
+            headers: standard::HeaderNames::Webhook,
+            key: standard::KeyKind::Symmetric,
+        }
+    }
+
+    /// Standard Webhooks whose generated keys are Ed25519 (`v1a`, `standard-v1a`).
+    pub const fn standard_ed25519() -> Scheme {
+        Scheme::StandardWebhooks {
+            headers: standard::HeaderNames::Webhook,
+            key: standard::KeyKind::Ed25519,
+        }
+    }
+
+    /// Standard Webhooks as Svix sends it, with `svix-*` header names (`svix`).
+    pub const fn svix() -> Scheme {
+        Scheme::StandardWebhooks {
+            headers: standard::HeaderNames::Svix,
+            key: standard::KeyKind::Symmetric,
+        }
+    }
+
+    /// Stripe-style `Stripe-Signature` (`stripe`).
+    pub const fn stripe() -> Scheme {
+        Scheme::Stripe
+    }
+
+    /// GitHub-style `X-Hub-Signature-256` (`github`).
+    pub const fn github() -> Scheme {
+        Scheme::GitHub
+    }
+
+    /// Any `t=,v1=` scheme.
+    pub fn timestamped(format: TimestampedFormat) -> Scheme {
+        Scheme::Timestamped(format)
+    }
+
+    /// Any hex-over-body scheme.
+    pub fn body_hex(format: BodyHexFormat) -> Scheme {
+        Scheme::BodyHex(format)
+    }
+}
+
 impl Scheme {
     /// The scheme for a CLI name: `zerotier`, `zta`, `hub-message` (with
     /// [`hub_message::DEFAULT_HEADER`], a placeholder), `zitadel`, `zentitle`, `standard`,
@@ -87,28 +165,16 @@ impl Scheme {
     /// [`Error::UnknownScheme`].
     pub fn from_name(name: &str) -> Result<Scheme> {
         Ok(match name.trim().to_ascii_lowercase().as_str() {
-            "zerotier" => Scheme::ZeroTier,
-            "zta" => Scheme::Zta { bare_hex: false },
-            "hub-message" => Scheme::HubMessage {
-                header: hub_message::DEFAULT_HEADER.to_owned(),
-                key: HubKeyEncoding::Ascii,
-            },
-            "zitadel" => Scheme::Zitadel,
-            "zentitle" => Scheme::Zentitle,
-            "standard" => Scheme::StandardWebhooks {
-                headers: standard::HeaderNames::Webhook,
-                key: standard::KeyKind::Symmetric,
-            },
-            "standard-v1a" => Scheme::StandardWebhooks {
-                headers: standard::HeaderNames::Webhook,
-                key: standard::KeyKind::Ed25519,
-            },
-            "svix" => Scheme::StandardWebhooks {
-                headers: standard::HeaderNames::Svix,
-                key: standard::KeyKind::Symmetric,
-            },
-            "stripe" => Scheme::Stripe,
-            "github" => Scheme::GitHub,
+            "zerotier" => Scheme::zerotier(),
+            "zta" => Scheme::zta(),
+            "hub-message" => Scheme::hub_message(hub_message::DEFAULT_HEADER),
+            "zitadel" => Scheme::zitadel(),
+            "zentitle" => Scheme::zentitle(),
+            "standard" => Scheme::standard(),
+            "standard-v1a" => Scheme::standard_ed25519(),
+            "svix" => Scheme::svix(),
+            "stripe" => Scheme::stripe(),
+            "github" => Scheme::github(),
             _ => return Err(Error::UnknownScheme(name.to_owned())),
         })
     }
@@ -325,6 +391,20 @@ impl Signer {
                 .map(|k| Ok((crate::zentitle::HEADER, k.sign_header(body)?)))
                 .collect::<Result<_>>()?,
         })
+    }
+
+    /// [`sign`](Self::sign) as a [`HeaderMap`], ready for a request builder or for
+    /// [`Verifier::verify`] (several signature values under one name are appended, in order).
+    ///
+    /// # Errors
+    /// As [`sign`](Self::sign).
+    pub fn sign_header_map(&self, msg_id: &str, timestamp: i64, body: &[u8]) -> Result<HeaderMap> {
+        let pairs = self.sign(msg_id, timestamp, body)?;
+        let mut map = HeaderMap::with_capacity(pairs.len());
+        for (name, value) in pairs {
+            map.append(name, value);
+        }
+        Ok(map)
     }
 }
 

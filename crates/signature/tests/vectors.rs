@@ -1213,3 +1213,74 @@ fn hook0_conformance_v0_vectors() {
         ACCEPTED.replace("v0=", "v1=")
     );
 }
+
+/// Every scheme has a constructor equal to its name's scheme, and what a signer writes feeds
+/// the verifier directly.
+#[test]
+fn constructors_and_sign_header_map_feed_verify() {
+    let cases = [
+        ("zerotier", Scheme::zerotier(), "ab".repeat(32)),
+        ("zta", Scheme::zta(), "whsec_zta".to_owned()),
+        (
+            "hub-message",
+            Scheme::hub_message(hookwire_signature::hub_message::DEFAULT_HEADER),
+            "cd".repeat(32),
+        ),
+        ("zitadel", Scheme::zitadel(), "signing-key".to_owned()),
+        (
+            "standard",
+            Scheme::standard(),
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
+        ),
+        (
+            "svix",
+            Scheme::svix(),
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
+        ),
+        ("stripe", Scheme::stripe(), "whsec_stripe".to_owned()),
+        ("github", Scheme::github(), "gh-secret".to_owned()),
+    ];
+    let body = br#"{"hello":"world"}"#;
+    for (name, scheme, secret) in cases {
+        assert_eq!(Scheme::from_name(name).unwrap(), scheme, "{name}");
+        let secrets = [Secret::new(secret)];
+        let headers = Signer::new(&scheme, &secrets)
+            .unwrap()
+            .sign_header_map("msg_1", 1_700_000_000, body)
+            .unwrap();
+        let verifier = Verifier::new(&scheme, &secrets).unwrap();
+        verifier
+            .verify_at(body, &headers, 1_700_000_000)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            verifier
+                .verify_at(b"{\"hello\":\"world!\"}", &headers, 1_700_000_000)
+                .is_err(),
+            "{name}: a changed body must fail"
+        );
+    }
+    assert_eq!(Scheme::from_name("zentitle").unwrap(), Scheme::zentitle());
+    assert_eq!(
+        Scheme::from_name("standard-v1a").unwrap(),
+        Scheme::standard_ed25519()
+    );
+}
+
+/// Signing with two secrets (rotation): every signature survives in the map, so a verifier
+/// holding only the second secret accepts it, whether the scheme puts both in one header
+/// value (ZeroTier) or writes one header per secret (GitHub).
+#[test]
+fn sign_header_map_keeps_every_signature() {
+    for scheme in [Scheme::zerotier(), Scheme::github()] {
+        let (a, b) = (Secret::new("ab".repeat(32)), Secret::new("cd".repeat(32)));
+        let map = Signer::new(&scheme, &[a, b.clone()])
+            .unwrap()
+            .sign_header_map("", 1_700_000_000, b"x")
+            .unwrap();
+        let verifier = Verifier::new(&scheme, &[b]).unwrap();
+        assert!(
+            verifier.verify_at(b"x", &map, 1_700_000_000).is_ok(),
+            "{scheme:?}: {map:?}"
+        );
+    }
+}

@@ -1,10 +1,10 @@
 //! Dispatcher throughput and latency against a loopback receiver, next to a bare reqwest loop
 //! at the same concurrency in the same run; memory per pending delivery with 100 000 queued.
 //!
-//! `cargo bench -p hookwire-dispatch --bench dispatch` (custom harness: prints a table).
+//! `cargo bench -p hookwire-benches --bench dispatch` (custom harness: prints a table).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../../crates/dispatch/tests/common/mod.rs"]
 mod common;
 
 use std::collections::HashMap;
@@ -183,7 +183,6 @@ fn main() {
 
         let dir = std::env::temp_dir().join(format!("hookwire-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        #[cfg(feature = "sqlite")]
         {
             use hookwire_dispatch::store::SqliteStore;
             let sqlite: Arc<dyn Store> =
@@ -197,7 +196,6 @@ fn main() {
 
         let (p50, p99) = latency(Arc::new(MemoryStore::new()), &server, "memlat").await;
         println!("enqueue→delivered MemoryStore  p50 {p50:?}  p99 {p99:?}");
-        #[cfg(feature = "sqlite")]
         {
             use hookwire_dispatch::store::SqliteStore;
             let sqlite: Arc<dyn Store> =
@@ -208,7 +206,6 @@ fn main() {
 
         let per = memory_per_pending(Arc::new(MemoryStore::new()), "mempend").await;
         println!("MemoryStore: {PENDING} pending deliveries, {per:.0} B RSS each (incl. {} B payload)", BODY.len());
-        #[cfg(feature = "sqlite")]
         {
             use hookwire_dispatch::store::SqliteStore;
             let path = dir.join("pending.sqlite3");

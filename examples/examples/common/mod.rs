@@ -5,7 +5,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use hookwire_signature::{Scheme, Secret, Signer};
+use hookwire::signature::{Scheme, Secret, Signer};
 
 /// The secret from `var`, or `demo` (printed as a warning: never use a demo secret for real).
 pub(crate) fn secret_from_env(var: &str, demo: impl FnOnce() -> String) -> Secret {
@@ -46,18 +46,18 @@ pub(crate) fn print_curl(
     println!("send a signed sample (timestamped schemes: within 5 minutes):\n  {line}\n");
 }
 
-/// Serves `app` on 127.0.0.1:`PORT` (environment) or `default_port`.
-pub(crate) async fn serve(app: Router, default_port: u16) -> std::io::Result<()> {
-    let port = port(default_port);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await
-}
-
-/// `PORT` from the environment, or `default_port`.
-pub(crate) fn port(default_port: u16) -> u16 {
-    std::env::var("PORT")
+/// Binds 127.0.0.1:`PORT` (from the environment; `PORT=0` picks a free port) or
+/// 127.0.0.1:`default_port`.
+pub(crate) async fn bind(default_port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let port = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
-        .unwrap_or(default_port)
+        .unwrap_or(default_port);
+    tokio::net::TcpListener::bind(("127.0.0.1", port)).await
+}
+
+/// Serves `app` on `listener` until the process ends.
+pub(crate) async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    println!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).await
 }

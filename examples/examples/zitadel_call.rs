@@ -4,16 +4,16 @@
 //! `ZITADEL-Signature`, refuses domains outside the allow-list with a forwarded 400 and
 //! enriches allowed requests. The executor plays ZITADEL before `AddHumanUser`.
 //!
-//! Run: `cargo run -p hookwire-dispatch --example zitadel_call`
+//! Run: `cargo run -p hookwire-examples --example zitadel_call`
 
 use std::error::Error;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hookwire_dispatch::ssrf::{IpCidr, SsrfGuard};
-use hookwire_dispatch::transport::{Transport, TransportConfig};
-use hookwire_dispatch::zitadel::{Executor, Incoming, Reply, TargetReceiver};
-use hookwire_events::zitadel::{Condition, Execution, MethodCondition, Target};
+use hookwire::dispatch::ssrf::{IpCidr, SsrfGuard};
+use hookwire::dispatch::transport::{Transport, TransportConfig};
+use hookwire::dispatch::zitadel::{Executor, Incoming, Reply, TargetReceiver};
+use hookwire::events::zitadel::{Condition, Execution, MethodCondition, Target};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -1,8 +1,8 @@
 //! Signs a ZeroTier Central hook the way ZeroTier does, then verifies it as a receiver would.
 //!
-//! `cargo run -p hookwire-signature --example verify_zerotier`
+//! `cargo run -p hookwire-examples --example verify_zerotier`
 
-use hookwire_signature::{Error, Scheme, Secret, Signer, Verifier};
+use hookwire::signature::{Error, Scheme, Secret, Signer, Verifier};
 
 fn main() -> Result<(), Error> {
     let scheme = Scheme::from_name("zerotier")?;

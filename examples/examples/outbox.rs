@@ -2,68 +2,59 @@
 //! queues each order's webhook in the same transaction. One order commits, one rolls back; the
 //! receiver on 127.0.0.1 gets exactly the committed one.
 //!
-//! Run: `cargo run -p hookwire-dispatch --example outbox` (SQLite, in a temporary directory).
-//! With `--features postgres` it runs the same on PostgreSQL too, on `HOOKWIRE_POSTGRES_URL`
-//! or `postgres://postgres@127.0.0.1:5432/test`, in a throwaway schema it drops afterwards.
+//! The receiver is a hookwire-axum endpoint that verifies each webhook's Zentitle RSA signature.
+//!
+//! Run: `cargo run -p hookwire-examples --example outbox`. It runs on SQLite (in a temporary
+//! directory), then the same on PostgreSQL, on `HOOKWIRE_POSTGRES_URL` or
+//! `postgres://postgres@127.0.0.1:5432/test`, in a throwaway schema it drops afterwards (no
+//! server there: it says so and skips that half).
 
 use std::error::Error;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hookwire_dispatch::{Dispatcher, DispatcherBuilder, NewEndpoint};
-use hookwire_events::Family;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::StatusCode;
+use axum::routing::post;
+use hookwire::axum::{Receiver, Verified};
+use hookwire::dispatch::{CreatedEndpoint, Dispatcher, DispatcherBuilder, NewEndpoint};
+use hookwire::events::Family;
+use hookwire::signature::Scheme;
+use tokio::net::TcpListener;
 
 type Seen = Arc<Mutex<Vec<String>>>;
 
-/// Reads one HTTP/1.1 request, records its body, answers 204.
-async fn serve(mut stream: TcpStream, seen: Seen) -> std::io::Result<()> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break pos + 4;
-        }
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let length = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .unwrap_or(0);
-    while buf.len() < head_end + length {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let body = String::from_utf8_lossy(&buf[head_end..]).into_owned();
-    if let Ok(mut seen) = seen.lock() {
-        seen.push(body);
-    }
-    stream
-        .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
-        .await
-}
-
-async fn receiver() -> Result<(String, Seen), Box<dyn Error>> {
+/// Binds the receiver's port; the endpoint's URL is known before its secret.
+async fn bind() -> Result<(TcpListener, String), Box<dyn Error>> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/hooks", listener.local_addr()?);
+    Ok((listener, url))
+}
+
+/// A hookwire-axum receiver on `listener`: verifies each webhook with the endpoint's
+/// verification key (Zentitle: the RSA public key) and records its body.
+fn receive(listener: TcpListener, created: CreatedEndpoint) -> Result<Seen, Box<dyn Error>> {
+    let key = created
+        .secret
+        .ok_or("a Zentitle endpoint is always signed")?
+        .verification;
+    let receiver = Receiver::new(&Scheme::Zentitle, &[key])?.with_memory_replay_guard(1_000);
     let seen: Seen = Arc::default();
     let record = Arc::clone(&seen);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(serve(stream, Arc::clone(&record)));
-        }
-    });
-    Ok((url, seen))
+    let app = Router::new()
+        .route(
+            "/hooks",
+            post(move |hook: Verified<Bytes>| async move {
+                if let Ok(mut seen) = record.lock() {
+                    seen.push(String::from_utf8_lossy(&hook.payload).into_owned());
+                }
+                StatusCode::NO_CONTENT
+            }),
+        )
+        .with_state(receiver);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(seen)
 }
 
 fn order_body(id: &str) -> Vec<u8> {
@@ -84,23 +75,25 @@ async fn settle(seen: &Seen, n: usize) -> Vec<String> {
     seen.lock().map(|s| s.clone()).unwrap_or_default()
 }
 
-async fn subscribe(d: &Dispatcher, url: &str) -> Result<(), Box<dyn Error>> {
-    d.create_endpoint(
-        NewEndpoint::new("acct-1", Family::Zentitle, url).event_types(["entitlement.activated"]),
-    )
-    .await?;
-    Ok(())
+async fn subscribe(d: &Dispatcher, url: &str) -> Result<CreatedEndpoint, Box<dyn Error>> {
+    let created = d
+        .create_endpoint(
+            NewEndpoint::new("acct-1", Family::Zentitle, url)
+                .event_types(["entitlement.activated"]),
+        )
+        .await?;
+    Ok(created)
 }
 
 async fn sqlite() -> Result<(), Box<dyn Error>> {
-    let (url, seen) = receiver().await?;
+    let (listener, url) = bind().await?;
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("app.db");
     let dispatcher = DispatcherBuilder::sqlite(&file)?
         .allow_loopback_http() // the receiver is on 127.0.0.1 (examples and tests only)
         .poll_interval(Duration::from_millis(100))
         .build()?;
-    subscribe(&dispatcher, &url).await?;
+    let seen = receive(listener, subscribe(&dispatcher, &url).await?)?;
     dispatcher.start()?;
 
     let d = dispatcher.clone();
@@ -142,7 +135,6 @@ async fn sqlite() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-#[cfg(feature = "postgres")]
 async fn postgres() -> Result<(), Box<dyn Error>> {
     let url = std::env::var("HOOKWIRE_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
@@ -156,12 +148,12 @@ async fn postgres() -> Result<(), Box<dyn Error>> {
     tokio::spawn(conn);
     let mut client = client;
     let schema = format!("outbox_example_{}", std::process::id());
-    let (hook_url, seen) = receiver().await?;
+    let (listener, hook_url) = bind().await?;
     let dispatcher = DispatcherBuilder::postgres_schema(&url, &schema)
         .await?
         .allow_loopback_http()
         .build()?;
-    subscribe(&dispatcher, &hook_url).await?;
+    let seen = receive(listener, subscribe(&dispatcher, &hook_url).await?)?;
     dispatcher.start()?;
     client
         .batch_execute(&format!(
@@ -212,7 +204,6 @@ async fn postgres() -> Result<(), Box<dyn Error>> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     sqlite().await?;
-    #[cfg(feature = "postgres")]
     postgres().await?;
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! timestamp is signed; the replay guard drops byte-identical resends for 24 hours.
 //!
 //! ```text
-//! HUB_WEBHOOK_SECRET=<64 hex> HUB_SIGNATURE_HEADER=<name> cargo run -p hookwire-axum --example receiver_hub_message
+//! HUB_WEBHOOK_SECRET=<64 hex> HUB_SIGNATURE_HEADER=<name> cargo run -p hookwire-examples --example receiver_hub_message
 //! ```
 //!
 //! Send it a signed request by hand (HMAC-SHA256 over the body, key = the secret as ASCII):
@@ -21,9 +21,9 @@
 mod common;
 
 use axum::{Router, routing::post};
-use hookwire_axum::{Receiver, Verified};
-use hookwire_events::hub_message::Event;
-use hookwire_signature::{HubKeyEncoding, Scheme};
+use hookwire::axum::{Receiver, Verified};
+use hookwire::events::hub_message::Event;
+use hookwire::signature::{HubKeyEncoding, Scheme};
 
 async fn on_message(event: Verified<Event>) -> &'static str {
     match &event.payload {
@@ -41,8 +41,10 @@ async fn on_message(event: Verified<Event>) -> &'static str {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let listener = common::bind(3003).await?;
+    let port = listener.local_addr()?.port();
     let header = std::env::var("HUB_SIGNATURE_HEADER")
-        .unwrap_or_else(|_| hookwire_signature::hub_message::DEFAULT_HEADER.to_owned());
+        .unwrap_or_else(|_| hookwire::signature::hub_message::DEFAULT_HEADER.to_owned());
     let scheme = Scheme::HubMessage {
         header,
         key: HubKeyEncoding::Ascii,
@@ -54,7 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_body_limit(256 * 1024)
         .with_memory_replay_guard(10_000);
     common::print_curl(
-        common::port(3003),
+        port,
         "/hooks/hub",
         &scheme,
         &secret,
@@ -63,6 +65,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
         .route("/hooks/hub", post(on_message))
         .with_state(receiver);
-    common::serve(app, 3003).await?;
+    common::serve(listener, app).await?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! A ZeroTier Central hook receiver: verifies `X-ZTC-Signature` and prints typed hooks.
 //!
 //! ```text
-//! ZEROTIER_HOOK_SECRET=<64 hex digits from Central> cargo run -p hookwire-axum --example receiver_zerotier
+//! ZEROTIER_HOOK_SECRET=<64 hex digits from Central> cargo run -p hookwire-examples --example receiver_zerotier
 //! ```
 //!
 //! Send it a signed request by hand (HMAC-SHA256 over "{t}," + body, key = hex-decoded secret):
@@ -19,9 +19,9 @@
 mod common;
 
 use axum::{Router, routing::post};
-use hookwire_axum::{Receiver, Verified};
-use hookwire_events::zerotier::Hook;
-use hookwire_signature::Scheme;
+use hookwire::axum::{Receiver, Verified};
+use hookwire::events::zerotier::Hook;
+use hookwire::signature::Scheme;
 
 async fn on_hook(hook: Verified<Hook>) -> &'static str {
     match &hook.payload {
@@ -40,13 +40,15 @@ async fn on_hook(hook: Verified<Hook>) -> &'static str {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let listener = common::bind(3001).await?;
+    let port = listener.local_addr()?.port();
     let scheme = Scheme::ZeroTier;
     let secret = common::secret_from_env("ZEROTIER_HOOK_SECRET", || "ab".repeat(32));
     let receiver = Receiver::new(&scheme, std::slice::from_ref(&secret))?
         .with_body_limit(64 * 1024)
         .with_memory_replay_guard(10_000);
     common::print_curl(
-        common::port(3001),
+        port,
         "/hooks/zerotier",
         &scheme,
         &secret,
@@ -55,6 +57,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
         .route("/hooks/zerotier", post(on_hook))
         .with_state(receiver);
-    common::serve(app, 3001).await?;
+    common::serve(listener, app).await?;
     Ok(())
 }

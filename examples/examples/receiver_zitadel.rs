@@ -1,7 +1,7 @@
 //! A ZITADEL Actions v2 target: verifies `ZITADEL-Signature` and prints typed executions.
 //!
 //! ```text
-//! ZITADEL_SIGNING_KEY=<the target's signing key> cargo run -p hookwire-axum --example receiver_zitadel
+//! ZITADEL_SIGNING_KEY=<the target's signing key> cargo run -p hookwire-examples --example receiver_zitadel
 //! ```
 //!
 //! Send it a signed request by hand (HMAC-SHA256 over "{t}." + body, key = the signing key):
@@ -17,9 +17,9 @@
 mod common;
 
 use axum::{Router, routing::post};
-use hookwire_axum::{Receiver, Verified};
-use hookwire_events::zitadel::Payload;
-use hookwire_signature::Scheme;
+use hookwire::axum::{Receiver, Verified};
+use hookwire::events::zitadel::Payload;
+use hookwire::signature::Scheme;
 
 async fn on_execution(execution: Verified<Payload>) -> &'static str {
     match &execution.payload {
@@ -36,13 +36,15 @@ async fn on_execution(execution: Verified<Payload>) -> &'static str {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let listener = common::bind(3004).await?;
+    let port = listener.local_addr()?.port();
     let scheme = Scheme::Zitadel;
     let secret = common::secret_from_env("ZITADEL_SIGNING_KEY", || "demo-signing-key".to_owned());
     let receiver = Receiver::new(&scheme, std::slice::from_ref(&secret))?
         .with_body_limit(256 * 1024)
         .with_memory_replay_guard(10_000);
     common::print_curl(
-        common::port(3004),
+        port,
         "/zitadel",
         &scheme,
         &secret,
@@ -51,6 +53,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
         .route("/zitadel", post(on_execution))
         .with_state(receiver);
-    common::serve(app, 3004).await?;
+    common::serve(listener, app).await?;
     Ok(())
 }

@@ -1,10 +1,10 @@
 //! A Zero Trust Analytics receiver: verifies `X-ZTA-Signature` and prints typed events.
 //!
 //! ZTA signs no timestamp and no message id, so a captured request stays valid forever; the
-//! replay guard drops byte-identical resends for 24 hours (see `hookwire_axum::replay`).
+//! replay guard drops byte-identical resends for 24 hours (see `hookwire::axum::replay`).
 //!
 //! ```text
-//! ZTA_WEBHOOK_SECRET=whsec_... cargo run -p hookwire-axum --example receiver_zta
+//! ZTA_WEBHOOK_SECRET=whsec_... cargo run -p hookwire-examples --example receiver_zta
 //! ```
 //!
 //! Send it a signed request by hand (HMAC-SHA256 over the body, key = the whole `whsec_…` text):
@@ -19,9 +19,9 @@
 mod common;
 
 use axum::{Router, routing::post};
-use hookwire_axum::{Receiver, Verified};
-use hookwire_events::zta::{Data, Event};
-use hookwire_signature::Scheme;
+use hookwire::axum::{Receiver, Verified};
+use hookwire::events::zta::{Data, Event};
+use hookwire::signature::Scheme;
 
 async fn on_event(event: Verified<Event>) -> &'static str {
     match &event.data {
@@ -33,6 +33,8 @@ async fn on_event(event: Verified<Event>) -> &'static str {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let listener = common::bind(3002).await?;
+    let port = listener.local_addr()?.port();
     let scheme = Scheme::from_name("zta")?;
     let secret = common::secret_from_env("ZTA_WEBHOOK_SECRET", || {
         "whsec_0123456789abcdef0123456789abcdef".to_owned()
@@ -41,7 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_body_limit(64 * 1024)
         .with_memory_replay_guard(10_000);
     common::print_curl(
-        common::port(3002),
+        port,
         "/hooks/zta",
         &scheme,
         &secret,
@@ -50,6 +52,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
         .route("/hooks/zta", post(on_event))
         .with_state(receiver);
-    common::serve(app, 3002).await?;
+    common::serve(listener, app).await?;
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! connect, build their dispatcher and wait; the clock starts when all are told to go and stops
 //! when the receiver has seen every message.
 //!
-//! `cargo bench -p hookwire-dispatch --features postgres --bench pg_dispatch`
+//! `cargo bench -p hookwire-benches --bench pg_dispatch`
 //! Needs a server: the tests' `pg_support` finds or starts one.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -20,9 +20,9 @@ use hookwire_dispatch::{DispatcherBuilder, NewEndpoint};
 use hookwire_events::Family;
 use hookwire_retry::{Backoff, RetryPolicy};
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../../crates/dispatch/tests/common/mod.rs"]
 mod common;
-#[path = "../tests/pg_support/mod.rs"]
+#[path = "../../crates/dispatch/tests/pg_support/mod.rs"]
 mod pg_support;
 
 const MESSAGES: usize = 6_000;

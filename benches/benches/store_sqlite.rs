@@ -2,7 +2,7 @@
 //! (the ratio is what group commit buys: one fsync per batch instead of one per message), and
 //! the cost of a claim + complete cycle with 10 000 pending deliveries queued.
 //!
-//! `cargo bench -p hookwire-dispatch --bench store_sqlite`
+//! `cargo bench -p hookwire-benches --bench store_sqlite`
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! 1 000 case is the baseline of the same run), and claim→complete throughput with one and
 //! with three stores (each its own pool, as separate processes would have).
 //!
-//! `cargo bench -p hookwire-dispatch --features postgres --bench pg_claim`
+//! `cargo bench -p hookwire-benches --bench pg_claim`
 //! Needs a server: the tests' `pg_support` finds or starts one.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -13,9 +13,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use hookwire_dispatch::model::{Attempt, Completion, new_id};
 use hookwire_dispatch::store::{PostgresStore, Store};
 
-#[path = "../tests/pg_support/mod.rs"]
+#[path = "../../crates/dispatch/tests/pg_support/mod.rs"]
 mod pg_support;
-#[path = "../tests/store_conformance/mod.rs"]
+#[path = "../../crates/dispatch/tests/store_conformance/mod.rs"]
 #[allow(unused_macros, unused_imports)]
 mod store_conformance;
 

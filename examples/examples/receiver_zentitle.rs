@@ -5,7 +5,7 @@
 //! byte-identical resends for 24 hours, and `eventId` is the id to deduplicate on for good.
 //!
 //! ```text
-//! ZENTITLE_RSA_MODULUS=<"RSA Modulus" from Account → Credentials> cargo run -p hookwire-axum --example receiver_zentitle
+//! ZENTITLE_RSA_MODULUS=<"RSA Modulus" from Account → Credentials> cargo run -p hookwire-examples --example receiver_zentitle
 //! ```
 //!
 //! Without `ZENTITLE_RSA_MODULUS` the example generates a demo key pair (a few seconds) and
@@ -21,9 +21,9 @@
 mod common;
 
 use axum::{Router, routing::post};
-use hookwire_axum::{Receiver, Verified};
-use hookwire_events::zentitle::Event;
-use hookwire_signature::{Scheme, Secret};
+use hookwire::axum::{Receiver, Verified};
+use hookwire::events::zentitle::Event;
+use hookwire::signature::{Scheme, Secret};
 
 async fn on_event(Verified { payload: event, .. }: Verified<Event>) -> &'static str {
     println!(
@@ -37,19 +37,15 @@ const SAMPLE: &str = r#"{"eventId":"event_1","eventDate":"2025-06-06T11:39:22Z",
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let listener = common::bind(3005).await?;
+    let port = listener.local_addr()?.port();
     let scheme = Scheme::Zentitle;
     let public_key = match std::env::var("ZENTITLE_RSA_MODULUS") {
         Ok(modulus) if !modulus.is_empty() => Secret::new(modulus),
         _ => {
             eprintln!("ZENTITLE_RSA_MODULUS is not set: generating a demo key pair");
             let private = scheme.generate_secret()?;
-            common::print_curl(
-                common::port(3005),
-                "/hooks/zentitle",
-                &scheme,
-                &private,
-                SAMPLE,
-            );
+            common::print_curl(port, "/hooks/zentitle", &scheme, &private, SAMPLE);
             scheme.verification_secret(&private)?
         }
     };
@@ -59,6 +55,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
         .route("/hooks/zentitle", post(on_event))
         .with_state(receiver);
-    common::serve(app, 3005).await?;
+    common::serve(listener, app).await?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! sender's retry of a message already processed gets `200` with `hookwire-replayed: true`.
 //!
 //! ```text
-//! WEBHOOK_SECRET=whsec_... cargo run -p hookwire-axum --example receiver_standard
+//! WEBHOOK_SECRET=whsec_... cargo run -p hookwire-examples --example receiver_standard
 //! ```
 //!
 //! Send it a signed request by hand (HMAC-SHA256 over "{id}.{t}." + body, key = base64 after
@@ -22,9 +22,9 @@
 mod common;
 
 use axum::{Router, routing::post};
-use hookwire_axum::{Receiver, Verified};
-use hookwire_events::standard::Event;
-use hookwire_signature::Scheme;
+use hookwire::axum::{Receiver, Verified};
+use hookwire::events::standard::Event;
+use hookwire::signature::Scheme;
 
 async fn on_event(event: Verified<Event>) -> &'static str {
     println!(
@@ -39,6 +39,8 @@ async fn on_event(event: Verified<Event>) -> &'static str {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let listener = common::bind(3006).await?;
+    let port = listener.local_addr()?.port();
     let scheme = Scheme::from_name("standard")?;
     let secret = common::secret_from_env("WEBHOOK_SECRET", || {
         "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned()
@@ -47,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_body_limit(256 * 1024)
         .with_memory_replay_guard(10_000);
     common::print_curl(
-        common::port(3006),
+        port,
         "/webhooks",
         &scheme,
         &secret,
@@ -56,6 +58,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
         .route("/webhooks", post(on_event))
         .with_state(receiver);
-    common::serve(app, 3006).await?;
+    common::serve(listener, app).await?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The transactional outbox against a plain `send`, same run: what it costs to queue a
 //! webhook inside the caller's own transaction (with the caller's business insert) compared
-//! with `send` on its own, on SQLite and (with feature `postgres`) on PostgreSQL. Workers are
+//! with `send` on its own, on SQLite and on PostgreSQL. Workers are
 //! not running: this measures acceptance, not delivery.
 //!
 //! - `plain_send`: `Dispatcher::send` (one store transaction per message).
@@ -8,8 +8,8 @@
 //!   replaces: two commits, and a crash between them loses the hook).
 //! - `outbox`: the caller's transaction holding the insert and `send_in_*`, one commit.
 //!
-//! `cargo bench -p hookwire-dispatch --bench outbox` (add `--features postgres` for the
-//! PostgreSQL group; it needs a server: the tests' `pg_support` finds or starts one).
+//! `cargo bench -p hookwire-benches --bench outbox` (the PostgreSQL group needs a server: the
+//! tests' `pg_support` finds or starts one).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::sync::Arc;
@@ -20,9 +20,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use hookwire_dispatch::store::SqliteStore;
 use hookwire_dispatch::{Dispatcher, NewEndpoint};
 use hookwire_events::Family;
-
-#[cfg(feature = "postgres")]
-#[path = "../tests/pg_support/mod.rs"]
+#[path = "../../crates/dispatch/tests/pg_support/mod.rs"]
 mod pg_support;
 
 const TENANT: &str = "bench";
@@ -87,8 +85,6 @@ fn sqlite(c: &mut Criterion) {
     });
     g.finish();
 }
-
-#[cfg(feature = "postgres")]
 fn postgres(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (d, guard, mut client) = rt.block_on(async {
@@ -142,9 +138,6 @@ fn postgres(c: &mut Criterion) {
     g.finish();
     drop(guard);
 }
-
-#[cfg(not(feature = "postgres"))]
-fn postgres(_: &mut Criterion) {}
 
 criterion_group!(benches, sqlite, postgres);
 criterion_main!(benches);

@@ -1,11 +1,11 @@
 //! Prints every retry preset's schedule: the wait before each attempt, the time since the
 //! first attempt, and where the policy gives up.
 //!
-//! `cargo run -p hookwire-retry --example schedules`
+//! `cargo run -p hookwire-examples --example schedules`
 
 use std::time::Duration;
 
-use hookwire_retry::{PRESET_NAMES, RetryPolicy};
+use hookwire::retry::{PRESET_NAMES, RetryPolicy};
 
 fn human(d: Duration) -> String {
     let s = d.as_secs();

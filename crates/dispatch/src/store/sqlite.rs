@@ -140,7 +140,7 @@ impl SqliteStore {
         let writer = std::thread::Builder::new()
             .name("hookwire-sqlite-writer".to_owned())
             .spawn(move || writer_loop(conn, rx, for_writer))
-            .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
+            .map_err(|e| StoreError::backend_context("cannot start the writer thread", e))?;
         Ok(Self {
             jobs: Some(tx),
             writer: Some(writer),
@@ -229,8 +229,8 @@ impl SqliteStore {
         // A transaction the caller already ended (`COMMIT` run by hand): a savepoint would
         // start and commit a transaction of its own, outside the caller's.
         if tx.is_autocommit() {
-            return Err(StoreError::Backend(
-                "the outbox transaction is no longer open".to_owned(),
+            return Err(StoreError::backend_message(
+                "the outbox transaction is no longer open",
             ));
         }
         let result = in_savepoint(tx, || {
@@ -241,9 +241,8 @@ impl SqliteStore {
         if result.is_err() && tx.is_autocommit() {
             // SQLite rolled the whole transaction back (disk full, I/O error, interrupt): the
             // caller's writes are gone too, and it must know.
-            return Err(StoreError::Backend(
-                "the database rolled back the whole transaction; the caller's writes are lost"
-                    .to_owned(),
+            return Err(StoreError::backend_message(
+                "the database rolled back the whole transaction; the caller's writes are lost",
             ));
         }
         result
@@ -281,7 +280,7 @@ impl SqliteStore {
             r
         })
         .await
-        .map_err(|e| StoreError::Backend(format!("read task failed: {e}")))?
+        .map_err(|e| StoreError::backend_context("read task failed", e))?
     }
 }
 

@@ -114,7 +114,7 @@ pub(super) fn configure(conn: &Connection, file: bool) -> StoreResult<()> {
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(db_err)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::backend_message(format!(
                 "could not switch to WAL (journal_mode is {mode})"
             )));
         }

@@ -10,7 +10,7 @@ pub(super) fn db_err(e: rusqlite::Error) -> StoreError {
         rusqlite::Error::FromSqlConversionFailure(..)
         | rusqlite::Error::IntegralValueOutOfRange(..)
         | rusqlite::Error::InvalidColumnType(..) => StoreError::Corrupt(e.to_string()),
-        other => StoreError::Backend(other.to_string()),
+        other => StoreError::backend(other),
     }
 }
 

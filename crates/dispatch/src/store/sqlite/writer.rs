@@ -16,7 +16,7 @@ use crate::store::{StoreError, StoreResult};
 pub(crate) const MAX_BATCH: usize = 512;
 
 pub(super) fn closed() -> StoreError {
-    StoreError::Backend("the SQLite writer thread has stopped".to_owned())
+    StoreError::backend_message("the SQLite writer thread has stopped")
 }
 
 /// One write job: runs in the batch transaction, answers after the commit.
@@ -58,7 +58,7 @@ where
             .unwrap_or_else(|_| {
                 // The savepoint may still be open after an unwind: drop its effects.
                 let _ = conn.execute_batch("ROLLBACK TO hookwire_op; RELEASE hookwire_op");
-                Err(StoreError::Backend("store operation panicked".to_owned()))
+                Err(StoreError::backend_message("store operation panicked"))
             });
         let ok = r.is_ok();
         self.result = Some(r);
@@ -68,7 +68,7 @@ where
     fn finish(self: Box<Self>, commit_error: Option<&StoreError>) {
         let r = match (self.result, commit_error) {
             (Some(Err(e)), _) => Err(e),
-            (_, Some(e)) => Err(StoreError::Backend(format!("commit failed: {e}"))),
+            (_, Some(e)) => Err(StoreError::backend_message(format!("commit failed: {e}"))),
             (Some(ok), None) => ok,
             (None, None) => Err(closed()),
         };

@@ -102,7 +102,7 @@ impl DispatcherBuilder {
     /// on the file at `path`, created and migrated if needed (feature `sqlite`).
     ///
     /// # Errors
-    /// [`DispatchError::Store`] if the file cannot be opened or migrated.
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store) if the file cannot be opened or migrated.
     #[cfg(feature = "sqlite")]
     pub fn sqlite(path: impl AsRef<std::path::Path>) -> Result<Self> {
         Ok(Self::new(Arc::new(crate::store::SqliteStore::open(path)?)))
@@ -114,7 +114,7 @@ impl DispatcherBuilder {
     /// `postgres`). Every process built on the same URL shares one queue.
     ///
     /// # Errors
-    /// [`DispatchError::Store`] if the URL is invalid, the server does not answer or the
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store) if the URL is invalid, the server does not answer or the
     /// migrations fail.
     #[cfg(feature = "postgres")]
     pub async fn postgres(url: &str) -> Result<Self> {
@@ -247,19 +247,19 @@ impl DispatcherBuilder {
     /// Builds the dispatcher (not yet running: call [`Dispatcher::start`]).
     ///
     /// # Errors
-    /// [`DispatchError::Config`] for zero workers/concurrency/lease/batch or an invalid user
-    /// agent, [`DispatchError::Transport`] when the HTTP client cannot be built.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for zero workers/concurrency/lease/batch or an invalid user
+    /// agent, [`ErrorKind::Transport`](crate::ErrorKind::Transport) when the HTTP client cannot be built.
     pub fn build(self) -> Result<Dispatcher> {
         if self.workers == 0 || self.concurrency == 0 || self.claim_batch == 0 {
-            return Err(DispatchError::Config(
+            return Err(DispatchError::config(
                 "workers, concurrency and claim batch must be at least 1",
             ));
         }
         if self.lease < Duration::from_millis(100) {
-            return Err(DispatchError::Config("lease must be at least 100 ms"));
+            return Err(DispatchError::config("lease must be at least 100 ms"));
         }
         let user_agent = HeaderValue::from_str(&self.user_agent)
-            .map_err(|_| DispatchError::Config("user agent is not a valid header value"))?;
+            .map_err(|_| DispatchError::config("user agent is not a valid header value"))?;
         let mut guard = SsrfGuard::new();
         for c in self.allow {
             guard = guard.allow(c);
@@ -377,13 +377,13 @@ impl Dispatcher {
     /// Spawns the workers (on the current tokio runtime) and the queue-depth gauge task.
     ///
     /// # Errors
-    /// [`DispatchError::AlreadyStarted`], [`DispatchError::ShuttingDown`].
+    /// [`ErrorKind::AlreadyStarted`](crate::ErrorKind::AlreadyStarted), [`ErrorKind::ShuttingDown`](crate::ErrorKind::ShuttingDown).
     pub fn start(&self) -> Result<()> {
         if self.inner.stopping.load(Ordering::SeqCst) {
-            return Err(DispatchError::ShuttingDown);
+            return Err(DispatchError::shutting_down());
         }
         if self.inner.started.swap(true, Ordering::SeqCst) {
-            return Err(DispatchError::AlreadyStarted);
+            return Err(DispatchError::already_started());
         }
         let mut tasks = self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner());
         for n in 0..self.inner.config.workers {
@@ -401,7 +401,7 @@ impl Dispatcher {
     ///
     /// # Errors
     /// [`ValidationError::PayloadTooLarge`], [`ValidationError::EmptyTenant`],
-    /// [`ValidationError::EmptyEventType`], [`DispatchError::Store`].
+    /// [`ValidationError::EmptyEventType`], [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn send(
         &self,
         tenant: &str,
@@ -487,7 +487,7 @@ impl Dispatcher {
         payload_len: usize,
     ) -> Result<()> {
         if self.inner.stopping.load(Ordering::SeqCst) {
-            return Err(DispatchError::ShuttingDown);
+            return Err(DispatchError::shutting_down());
         }
         if tenant.is_empty() {
             return Err(ValidationError::EmptyTenant.into());
@@ -525,7 +525,7 @@ impl Dispatcher {
     /// One message.
     ///
     /// # Errors
-    /// [`DispatchError::Store`].
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn message(&self, id: &str) -> Result<Option<Message>> {
         Ok(self.inner.store.get_message(id).await?)
     }
@@ -533,7 +533,7 @@ impl Dispatcher {
     /// One delivery.
     ///
     /// # Errors
-    /// [`DispatchError::Store`].
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn delivery(&self, id: &str) -> Result<Option<Delivery>> {
         Ok(self.inner.store.get_delivery(id).await?)
     }
@@ -541,7 +541,7 @@ impl Dispatcher {
     /// Deliveries matching `filter`, newest first.
     ///
     /// # Errors
-    /// [`DispatchError::Store`].
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<Delivery>> {
         Ok(self.inner.store.list_deliveries(filter).await?)
     }
@@ -549,7 +549,7 @@ impl Dispatcher {
     /// Every attempt for one message, in order.
     ///
     /// # Errors
-    /// [`DispatchError::Store`].
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn attempts_for_message(&self, message_id: &str) -> Result<Vec<Attempt>> {
         Ok(self.inner.store.attempts_for_message(message_id).await?)
     }
@@ -557,7 +557,7 @@ impl Dispatcher {
     /// The latest attempts for one endpoint, newest first.
     ///
     /// # Errors
-    /// [`DispatchError::Store`].
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn attempts_for_endpoint(
         &self,
         endpoint_id: &str,
@@ -573,7 +573,7 @@ impl Dispatcher {
     /// Failed attempts in `[from, to)` (Unix milliseconds), oldest first.
     ///
     /// # Errors
-    /// [`DispatchError::Store`].
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn failed_attempts(&self, from: UnixMillis, to: UnixMillis) -> Result<Vec<Attempt>> {
         Ok(self.inner.store.failed_attempts(from, to).await?)
     }
@@ -583,7 +583,8 @@ impl Dispatcher {
     /// (its outcome decides what follows).
     ///
     /// # Errors
-    /// [`DispatchError::Store`] (not found, or the store failed).
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for an unknown delivery,
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn redeliver(&self, delivery_id: &str) -> Result<()> {
         self.inner
             .store
@@ -597,7 +598,7 @@ impl Dispatcher {
     /// how many.
     ///
     /// # Errors
-    /// [`DispatchError::Store`].
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn recover(&self, endpoint_id: &str, since: UnixMillis) -> Result<u64> {
         let n = self
             .inner
@@ -613,14 +614,14 @@ impl Dispatcher {
     /// Deliveries pending or in flight.
     ///
     /// # Errors
-    /// [`DispatchError::Store`].
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn queue_depth(&self) -> Result<u64> {
         Ok(self.inner.store.queue_depth().await?)
     }
 
     /// Stops claiming, waits up to `deadline` for attempts in flight to finish and be
     /// recorded, then gives every unfinished delivery back to the store (pending, due at once,
-    /// no attempt counted). New `send` calls fail with [`DispatchError::ShuttingDown`].
+    /// no attempt counted). New `send` calls fail with [`ErrorKind::ShuttingDown`](crate::ErrorKind::ShuttingDown).
     pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
         self.inner.stopping.store(true, Ordering::SeqCst);
         let _ = self.inner.shutdown_tx.send(true);

@@ -1,5 +1,7 @@
 //! Typed errors of the dispatcher and the registry.
 
+use std::fmt;
+
 use hookwire_events::Family;
 
 use crate::ssrf::SsrfError;
@@ -118,40 +120,293 @@ pub enum ValidationError {
     Signature(#[from] hookwire_signature::Error),
 }
 
-/// Errors from [`Dispatcher`](crate::Dispatcher) operations.
-#[derive(Debug, thiserror::Error)]
+impl ValidationError {
+    /// The input field the rule is about, for field-level reporting (an HTTP API answering
+    /// 422 names it): `tenant`, `url`, `event_types`, `event_type`, `payload`, `headers`,
+    /// `timeout`, `rate_limit`, `max_in_flight`, `auth`, `description` or `secret`.
+    ///
+    /// ```
+    /// use hookwire_dispatch::ValidationError;
+    ///
+    /// assert_eq!(ValidationError::NoEventTypes.field(), "event_types");
+    /// assert_eq!(ValidationError::UrlCredentials.field(), "url");
+    /// ```
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::EmptyTenant | Self::TooManyEndpoints { .. } => "tenant",
+            Self::InvalidUrl(_)
+            | Self::UrlTooLong { .. }
+            | Self::UnsupportedScheme(_)
+            | Self::InsecureUrl(_)
+            | Self::UrlCredentials
+            | Self::Ssrf(_) => "url",
+            Self::NoEventTypes | Self::TooManyEventTypes { .. } | Self::UnknownEventType { .. } => {
+                "event_types"
+            }
+            Self::EmptyEventType => "event_type",
+            Self::PayloadTooLarge { .. } => "payload",
+            Self::ReservedHeader(_) | Self::InvalidHeader(_) | Self::TooManyHeaders { .. } => {
+                "headers"
+            }
+            Self::InvalidTimeout { .. } => "timeout",
+            Self::InvalidRateLimit => "rate_limit",
+            Self::InvalidMaxInFlight => "max_in_flight",
+            Self::InvalidAuth(_) => "auth",
+            Self::DescriptionTooLong { .. } => "description",
+            Self::Signature(_) => "secret",
+        }
+    }
+}
+
+/// What kind of failure a [`DispatchError`] is; see [`DispatchError::kind`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum DispatchError {
-    /// The input was refused.
-    #[error(transparent)]
-    Validation(#[from] ValidationError),
-    /// No such record.
-    #[error("{kind} {id} not found")]
-    NotFound {
-        /// What was looked up.
-        kind: &'static str,
-        /// The id.
-        id: String,
-    },
-    /// The store failed.
-    #[error("store: {0}")]
-    Store(#[from] StoreError),
-    /// The HTTP client could not be built.
-    #[error(transparent)]
-    Transport(#[from] TransportError),
+pub enum ErrorKind {
+    /// The input was refused: [`DispatchError::validation`] says which rule and field.
+    Validation,
+    /// An operation named an endpoint, delivery or message that does not exist.
+    NotFound,
+    /// The store failed; [`source`](std::error::Error::source) is the [`StoreError`].
+    Store,
+    /// The HTTP client could not be built; the source is the [`TransportError`].
+    Transport,
     /// The builder's settings are inconsistent.
-    #[error("invalid dispatcher configuration: {0}")]
-    Config(&'static str),
-    /// `start` was called twice.
-    #[error("the dispatcher is already running")]
+    Config,
+    /// [`Dispatcher::start`](crate::Dispatcher::start) was called twice.
     AlreadyStarted,
     /// A transactional-outbox call does not fit the dispatcher's store (another backend, or
     /// another database file).
-    #[error("transactional outbox: {0}")]
-    Outbox(&'static str),
+    Outbox,
     /// The dispatcher is shutting down and accepts no new work.
-    #[error("the dispatcher is shutting down")]
     ShuttingDown,
+}
+
+/// Errors from [`Dispatcher`](crate::Dispatcher) operations.
+///
+/// Opaque on purpose (reqwest's shape): ask [`kind`](Self::kind) or an `is_*` predicate,
+/// [`validation`](Self::validation) for the rule an input broke, and
+/// [`source`](std::error::Error::source) for the underlying [`ValidationError`],
+/// [`StoreError`] or [`TransportError`]. New kinds may be added.
+///
+/// # Not found
+/// There is one way to learn that a record does not exist:
+/// - **lookups** (`endpoint`/`get_endpoint`, `delivery`, `message`) answer `Ok(None)`;
+/// - **operations on an id** (`update_endpoint`, `enable_endpoint`, `disable_endpoint`,
+///   `rotate_secret`, `send_test`, `redeliver`) fail with an error whose
+///   [`is_not_found`](Self::is_not_found) is true, whichever layer noticed;
+/// - deletes answer whether the record existed (`delete_endpoint` → `Ok(false)`), and bulk
+///   operations on an unknown endpoint (`recover`) count zero.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::sync::Arc;
+/// use hookwire_dispatch::{Dispatcher, ErrorKind, store::MemoryStore};
+///
+/// let dispatcher = Dispatcher::builder(Arc::new(MemoryStore::new())).build().unwrap();
+/// let err = dispatcher.redeliver("dlv_unknown").await.unwrap_err();
+/// assert!(err.is_not_found());
+/// assert_eq!(err.kind(), ErrorKind::NotFound);
+/// assert!(dispatcher.delivery("dlv_unknown").await.unwrap().is_none());
+/// # }
+/// ```
+pub struct DispatchError {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    detail: Detail,
+}
+
+enum Detail {
+    Validation(ValidationError),
+    NotFound { what: &'static str, id: String },
+    Store(StoreError),
+    Transport(TransportError),
+    Message(&'static str),
+    None,
+}
+
+impl DispatchError {
+    fn new(kind: ErrorKind, detail: Detail) -> Self {
+        Self {
+            inner: Box::new(Inner { kind, detail }),
+        }
+    }
+
+    /// No `what` (`endpoint`, `delivery`, `message`) with this id.
+    pub(crate) fn not_found(what: &'static str, id: impl Into<String>) -> Self {
+        Self::new(
+            ErrorKind::NotFound,
+            Detail::NotFound {
+                what,
+                id: id.into(),
+            },
+        )
+    }
+
+    /// Inconsistent builder settings.
+    pub(crate) fn config(why: &'static str) -> Self {
+        Self::new(ErrorKind::Config, Detail::Message(why))
+    }
+
+    /// A transactional-outbox call that does not fit the store.
+    pub(crate) fn outbox(why: &'static str) -> Self {
+        Self::new(ErrorKind::Outbox, Detail::Message(why))
+    }
+
+    /// `start` called twice.
+    pub(crate) fn already_started() -> Self {
+        Self::new(ErrorKind::AlreadyStarted, Detail::None)
+    }
+
+    /// The dispatcher is shutting down.
+    pub(crate) fn shutting_down() -> Self {
+        Self::new(ErrorKind::ShuttingDown, Detail::None)
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The refused rule, when the input was refused ([`ErrorKind::Validation`]);
+    /// [`ValidationError::field`] names the field.
+    pub fn validation(&self) -> Option<&ValidationError> {
+        match &self.inner.detail {
+            Detail::Validation(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The refused rule by value, or the error back when it is not a validation error.
+    ///
+    /// # Errors
+    /// `self`, unchanged, when its kind is not [`ErrorKind::Validation`].
+    pub fn into_validation(self) -> Result<ValidationError, Self> {
+        match self.inner.detail {
+            Detail::Validation(v) => Ok(v),
+            _ => Err(self),
+        }
+    }
+
+    /// The store's error, when the store failed ([`ErrorKind::Store`]).
+    pub fn store_error(&self) -> Option<&StoreError> {
+        match &self.inner.detail {
+            Detail::Store(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The input was refused.
+    pub fn is_validation(&self) -> bool {
+        self.kind() == ErrorKind::Validation
+    }
+
+    /// The endpoint, delivery or message named does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.kind() == ErrorKind::NotFound
+    }
+
+    /// The store failed (database error, lost connection, corrupt record, ...).
+    pub fn is_store(&self) -> bool {
+        self.kind() == ErrorKind::Store
+    }
+
+    /// The HTTP client could not be built.
+    pub fn is_transport(&self) -> bool {
+        self.kind() == ErrorKind::Transport
+    }
+
+    /// The builder's settings are inconsistent.
+    pub fn is_config(&self) -> bool {
+        self.kind() == ErrorKind::Config
+    }
+
+    /// `start` was called twice.
+    pub fn is_already_started(&self) -> bool {
+        self.kind() == ErrorKind::AlreadyStarted
+    }
+
+    /// A transactional-outbox call does not fit the dispatcher's store.
+    pub fn is_outbox(&self) -> bool {
+        self.kind() == ErrorKind::Outbox
+    }
+
+    /// The dispatcher is shutting down and accepts no new work.
+    pub fn is_shutting_down(&self) -> bool {
+        self.kind() == ErrorKind::ShuttingDown
+    }
+}
+
+impl fmt::Debug for DispatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("DispatchError");
+        d.field("kind", &self.inner.kind);
+        match &self.inner.detail {
+            Detail::Validation(v) => d.field("source", v),
+            Detail::NotFound { what, id } => d.field("what", what).field("id", id),
+            Detail::Store(e) => d.field("source", e),
+            Detail::Transport(e) => d.field("source", e),
+            Detail::Message(m) => d.field("message", m),
+            Detail::None => &mut d,
+        };
+        d.finish()
+    }
+}
+
+impl fmt::Display for DispatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.inner.kind, &self.inner.detail) {
+            (_, Detail::Validation(v)) => fmt::Display::fmt(v, f),
+            (_, Detail::NotFound { what, id }) => write!(f, "{what} {id} not found"),
+            (_, Detail::Store(e)) => write!(f, "store: {e}"),
+            (_, Detail::Transport(e)) => fmt::Display::fmt(e, f),
+            (ErrorKind::Config, Detail::Message(m)) => {
+                write!(f, "invalid dispatcher configuration: {m}")
+            }
+            (ErrorKind::Outbox, Detail::Message(m)) => write!(f, "transactional outbox: {m}"),
+            (ErrorKind::AlreadyStarted, _) => f.write_str("the dispatcher is already running"),
+            (ErrorKind::ShuttingDown, _) => f.write_str("the dispatcher is shutting down"),
+            (_, Detail::Message(m)) => f.write_str(m),
+            (kind, Detail::None) => write!(f, "{kind:?}"),
+        }
+    }
+}
+
+impl std::error::Error for DispatchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.inner.detail {
+            Detail::Validation(v) => Some(v),
+            Detail::Store(e) => Some(e),
+            Detail::Transport(e) => Some(e),
+            Detail::NotFound { .. } | Detail::Message(_) | Detail::None => None,
+        }
+    }
+}
+
+impl From<ValidationError> for DispatchError {
+    fn from(e: ValidationError) -> Self {
+        Self::new(ErrorKind::Validation, Detail::Validation(e))
+    }
+}
+
+/// A store's [`StoreError::NotFound`] becomes [`ErrorKind::NotFound`] (the one not-found path);
+/// every other store error is [`ErrorKind::Store`].
+impl From<StoreError> for DispatchError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { kind, id } => Self::not_found(kind, id),
+            other => Self::new(ErrorKind::Store, Detail::Store(other)),
+        }
+    }
+}
+
+impl From<TransportError> for DispatchError {
+    fn from(e: TransportError) -> Self {
+        Self::new(ErrorKind::Transport, Detail::Transport(e))
+    }
 }
 
 /// Shorthand for dispatcher results.

@@ -68,7 +68,7 @@ mod worker;
 pub mod zitadel;
 
 pub use dispatcher::{Dispatcher, DispatcherBuilder, ShutdownReport};
-pub use error::{DispatchError, ValidationError};
+pub use error::{DispatchError, ErrorKind, ValidationError};
 pub use limits::Limits;
 pub use registry::{
     CreatedEndpoint, EndpointInfo, EndpointUpdate, IssuedSecret, NewEndpoint, RotatedSecret,

@@ -104,9 +104,9 @@ impl Dispatcher {
     /// database file (feature `sqlite`). See the [module docs](crate::outbox).
     ///
     /// # Errors
-    /// The validation errors of [`send`](Self::send); [`DispatchError::Outbox`] when the
+    /// The validation errors of [`send`](Self::send); [`ErrorKind::Outbox`](crate::ErrorKind::Outbox) when the
     /// dispatcher's store is not a [`SqliteStore`](crate::store::SqliteStore) on the file of
-    /// `tx`; [`DispatchError::Store`] for database errors (rolled back to a savepoint: `tx`
+    /// `tx`; [`ErrorKind::Store`](crate::ErrorKind::Store) for database errors (rolled back to a savepoint: `tx`
     /// keeps the caller's writes and stays usable).
     #[cfg(feature = "sqlite")]
     pub fn send_in_sqlite(
@@ -124,7 +124,7 @@ impl Dispatcher {
         let store: &SqliteStore =
             self.outbox_store("send_in_sqlite needs a dispatcher on a SqliteStore")?;
         if !same_file(store.path(), tx.path()) {
-            return Err(DispatchError::Outbox(
+            return Err(DispatchError::outbox(
                 "the transaction is not on the dispatcher's SQLite file",
             ));
         }
@@ -141,9 +141,9 @@ impl Dispatcher {
     /// caller commits. See the [module docs](crate::outbox).
     ///
     /// # Errors
-    /// The validation errors of [`send`](Self::send); [`DispatchError::Outbox`] when the
+    /// The validation errors of [`send`](Self::send); [`ErrorKind::Outbox`](crate::ErrorKind::Outbox) when the
     /// dispatcher's store is not a [`PostgresStore`](crate::store::PostgresStore);
-    /// [`DispatchError::Store`] for database errors, including a database without the store's
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store) for database errors, including a database without the store's
     /// schema (rolled back to a savepoint: `tx` keeps the caller's writes and stays usable).
     #[cfg(feature = "postgres")]
     pub async fn send_in_postgres(
@@ -170,13 +170,13 @@ impl Dispatcher {
 }
 
 impl Dispatcher {
-    /// The dispatcher's store as the backend `T`, or [`DispatchError::Outbox`] saying `why`.
+    /// The dispatcher's store as the backend `T`, or [`ErrorKind::Outbox`](crate::ErrorKind::Outbox) saying `why`.
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
     fn outbox_store<T: 'static>(&self, why: &'static str) -> Result<&T> {
         self.store()
             .as_any()
             .downcast_ref::<T>()
-            .ok_or(DispatchError::Outbox(why))
+            .ok_or_else(|| DispatchError::outbox(why))
     }
 }
 

@@ -404,7 +404,7 @@ impl Dispatcher {
     /// Registers an endpoint. The generated secret is in the result and nowhere else.
     ///
     /// # Errors
-    /// [`DispatchError::Validation`] naming the broken rule; [`DispatchError::Store`].
+    /// [`ErrorKind::Validation`](crate::ErrorKind::Validation) naming the broken rule; [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn create_endpoint(&self, new: NewEndpoint) -> Result<CreatedEndpoint> {
         let now = now_millis();
         let timeout = new
@@ -469,7 +469,7 @@ impl Dispatcher {
     /// One endpoint, without secret values.
     ///
     /// # Errors
-    /// [`DispatchError::Store`].
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn get_endpoint(&self, id: &str) -> Result<Option<EndpointInfo>> {
         Ok(self.inner.store.get_endpoint(id).await?.map(Into::into))
     }
@@ -477,7 +477,7 @@ impl Dispatcher {
     /// Every endpoint of a tenant, oldest first, without secret values.
     ///
     /// # Errors
-    /// [`DispatchError::Store`].
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn list_endpoints(&self, tenant: &str) -> Result<Vec<EndpointInfo>> {
         Ok(self
             .inner
@@ -494,10 +494,7 @@ impl Dispatcher {
             .store
             .get_endpoint(id)
             .await?
-            .ok_or_else(|| DispatchError::NotFound {
-                kind: "endpoint",
-                id: id.to_owned(),
-            })
+            .ok_or_else(|| DispatchError::not_found("endpoint", id))
     }
 
     async fn modify(
@@ -505,19 +502,18 @@ impl Dispatcher {
         id: &str,
         change: impl FnOnce(&mut Endpoint) + Send + 'static,
     ) -> Result<Endpoint> {
-        match self.inner.store.modify_endpoint(id, Box::new(change)).await {
-            Ok(ep) => Ok(ep),
-            Err(crate::store::StoreError::NotFound { kind, id }) => {
-                Err(DispatchError::NotFound { kind, id })
-            }
-            Err(e) => Err(e.into()),
-        }
+        // A store's `NotFound` converts to `ErrorKind::NotFound`.
+        Ok(self
+            .inner
+            .store
+            .modify_endpoint(id, Box::new(change))
+            .await?)
     }
 
     /// Applies an update after validating the result.
     ///
     /// # Errors
-    /// [`DispatchError::NotFound`], [`DispatchError::Validation`], [`DispatchError::Store`].
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound), [`ErrorKind::Validation`](crate::ErrorKind::Validation), [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn update_endpoint(&self, id: &str, update: EndpointUpdate) -> Result<EndpointInfo> {
         let mut candidate = self.require(id).await?;
         let now = now_millis();
@@ -537,7 +533,7 @@ impl Dispatcher {
     /// Deletes an endpoint and its pending deliveries; returns whether it existed.
     ///
     /// # Errors
-    /// [`DispatchError::Store`].
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn delete_endpoint(&self, id: &str) -> Result<bool> {
         Ok(self.inner.store.delete_endpoint(id).await?)
     }
@@ -545,7 +541,7 @@ impl Dispatcher {
     /// Enables an endpoint and resets its health (counters, breaker).
     ///
     /// # Errors
-    /// [`DispatchError::NotFound`], [`DispatchError::Store`].
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound), [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn enable_endpoint(&self, id: &str) -> Result<EndpointInfo> {
         let update = EndpointUpdate {
             enabled: Some(true),
@@ -557,7 +553,7 @@ impl Dispatcher {
     /// Disables an endpoint: nothing is sent to it until enabled; its pending deliveries wait.
     ///
     /// # Errors
-    /// [`DispatchError::NotFound`], [`DispatchError::Store`].
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound), [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn disable_endpoint(&self, id: &str) -> Result<EndpointInfo> {
         let update = EndpointUpdate {
             enabled: Some(false),
@@ -571,8 +567,8 @@ impl Dispatcher {
     /// expired are dropped.
     ///
     /// # Errors
-    /// [`DispatchError::NotFound`], [`DispatchError::Validation`] (unsigned endpoint, key
-    /// generation), [`DispatchError::Store`].
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound), [`ErrorKind::Validation`](crate::ErrorKind::Validation) (unsigned endpoint, key
+    /// generation), [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn rotate_secret(&self, id: &str) -> Result<RotatedSecret> {
         self.rotate_secret_with(id, None).await
     }
@@ -618,7 +614,7 @@ impl Dispatcher {
     /// through the normal queue, signing and retries.
     ///
     /// # Errors
-    /// [`DispatchError::NotFound`], [`DispatchError::Store`].
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound), [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn send_test(&self, id: &str) -> Result<EnqueueResult> {
         let ep = self.require(id).await?;
         let now = now_millis();

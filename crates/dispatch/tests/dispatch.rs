@@ -13,7 +13,7 @@ use hookwire_dispatch::model::{
 };
 use hookwire_dispatch::store::{MemoryStore, Store};
 use hookwire_dispatch::{
-    DispatchError, Dispatcher, EndpointUpdate, Limits, NewEndpoint, ValidationError,
+    DispatchError, Dispatcher, EndpointUpdate, ErrorKind, Limits, NewEndpoint, ValidationError,
 };
 use hookwire_events::Family;
 use hookwire_retry::{
@@ -505,10 +505,7 @@ async fn refused_as_insecure(d: &Dispatcher, url: &str) {
         .await
         .unwrap_err();
     assert!(
-        matches!(
-            err,
-            DispatchError::Validation(ValidationError::InsecureUrl(_))
-        ),
+        matches!(err.validation(), Some(ValidationError::InsecureUrl(_))),
         "{url}: {err}"
     );
 }
@@ -530,7 +527,7 @@ async fn ssrf_refusals_at_registration_and_delivery() {
             .await
             .unwrap_err();
         assert!(
-            matches!(err, DispatchError::Validation(ValidationError::Ssrf(_))),
+            matches!(err.validation(), Some(ValidationError::Ssrf(_))),
             "{url}: {err}"
         );
     }
@@ -613,8 +610,11 @@ async fn ssrf_refusals_at_registration_and_delivery() {
 
 fn err<T>(r: Result<T, DispatchError>) -> ValidationError {
     match r {
-        Err(DispatchError::Validation(v)) => v,
-        Err(e) => panic!("not a validation error: {e}"),
+        Err(e) => {
+            assert!(e.is_validation(), "not a validation error: {e}");
+            e.into_validation()
+                .unwrap_or_else(|e| panic!("not a validation error: {e}"))
+        }
         Ok(_) => panic!("accepted"),
     }
 }
@@ -737,10 +737,13 @@ async fn validation_errors_are_typed() {
     assert_eq!(d.list_endpoints("t").await.unwrap().len(), 2);
     assert!(d.delete_endpoint(two.id()).await.unwrap());
     assert!(d.get_endpoint(two.id()).await.unwrap().is_none());
-    assert!(matches!(
-        d.rotate_secret(two.id()).await,
-        Err(DispatchError::NotFound { .. })
-    ));
+    let gone = d.rotate_secret(two.id()).await.unwrap_err();
+    assert!(gone.is_not_found(), "{gone}");
+    assert_eq!(gone.kind(), ErrorKind::NotFound);
+    // An operation on an unknown delivery says so the same way; a lookup answers `None`.
+    let unknown = d.redeliver("dlv_unknown").await.unwrap_err();
+    assert!(unknown.is_not_found(), "{unknown}");
+    assert!(d.delivery("dlv_unknown").await.unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -973,10 +976,11 @@ async fn shutdown_finishes_in_flight_work_within_the_deadline() {
     assert_eq!(report.finished, 1);
     assert_eq!(report.released, 0);
     wait_state(&d, &id, DeliveryState::Delivered).await;
-    assert!(matches!(
-        d.send("t", "NETWORK_JOIN", b"{}".to_vec()).await,
-        Err(DispatchError::ShuttingDown)
-    ));
+    let err = d
+        .send("t", "NETWORK_JOIN", b"{}".to_vec())
+        .await
+        .unwrap_err();
+    assert!(err.is_shutting_down(), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

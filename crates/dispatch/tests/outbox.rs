@@ -21,7 +21,7 @@ use std::time::Duration;
 use common::TestServer;
 use hookwire_dispatch::model::EnqueueResult;
 use hookwire_dispatch::store::{MemoryStore, SqliteStore};
-use hookwire_dispatch::{DispatchError, Dispatcher, Limits, NewEndpoint, ValidationError};
+use hookwire_dispatch::{Dispatcher, Limits, NewEndpoint, ValidationError};
 use hookwire_events::Family;
 
 const TENANT: &str = "org-outbox";
@@ -375,14 +375,16 @@ mod sqlite {
                 .unwrap();
             let big = vec![b'x'; 65];
             assert!(matches!(
-                dd.send_in_sqlite(&tx, TENANT, TYPE, big, None),
-                Err(DispatchError::Validation(
-                    ValidationError::PayloadTooLarge { got: 65, max: 64 }
-                ))
+                dd.send_in_sqlite(&tx, TENANT, TYPE, big, None)
+                    .unwrap_err()
+                    .validation(),
+                Some(ValidationError::PayloadTooLarge { got: 65, max: 64 })
             ));
             assert!(matches!(
-                dd.send_in_sqlite(&tx, "", TYPE, body("o"), None),
-                Err(DispatchError::Validation(ValidationError::EmptyTenant))
+                dd.send_in_sqlite(&tx, "", TYPE, body("o"), None)
+                    .unwrap_err()
+                    .validation(),
+                Some(ValidationError::EmptyTenant)
             ));
             tx.commit().unwrap();
             message_id
@@ -455,14 +457,17 @@ mod sqlite {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .unwrap();
-            assert!(matches!(
-                d.send_in_sqlite(&tx, TENANT, TYPE, body("o"), None),
-                Err(DispatchError::Outbox(_))
-            ));
-            assert!(matches!(
-                memory.send_in_sqlite(&tx, TENANT, TYPE, body("o"), None),
-                Err(DispatchError::Outbox(_))
-            ));
+            assert!(
+                d.send_in_sqlite(&tx, TENANT, TYPE, body("o"), None)
+                    .unwrap_err()
+                    .is_outbox()
+            );
+            assert!(
+                memory
+                    .send_in_sqlite(&tx, TENANT, TYPE, body("o"), None)
+                    .unwrap_err()
+                    .is_outbox()
+            );
         })
         .await
         .unwrap();
@@ -748,16 +753,16 @@ mod postgres {
             .unwrap();
         assert!(matches!(
             d.send_in_postgres(&mut tx, TENANT, TYPE, vec![b'x'; 65], None)
-                .await,
-            Err(DispatchError::Validation(
-                ValidationError::PayloadTooLarge { got: 65, max: 64 }
-            ))
+                .await
+                .unwrap_err()
+                .validation(),
+            Some(ValidationError::PayloadTooLarge { got: 65, max: 64 })
         ));
         let err = gone
             .send_in_postgres(&mut tx, TENANT, TYPE, body("o"), None)
             .await
             .unwrap_err();
-        assert!(matches!(err, DispatchError::Store(_)), "{err}");
+        assert!(err.is_store(), "{err}");
         tx.execute(&format!("INSERT INTO {orders} (id) VALUES ('after')"), &[])
             .await
             .unwrap();
@@ -768,12 +773,13 @@ mod postgres {
         // Another backend is refused.
         let memory = builder(Arc::new(MemoryStore::new())).build().unwrap();
         let mut tx = client.transaction().await.unwrap();
-        assert!(matches!(
+        assert!(
             memory
                 .send_in_postgres(&mut tx, TENANT, TYPE, body("o"), None)
-                .await,
-            Err(DispatchError::Outbox(_))
-        ));
+                .await
+                .unwrap_err()
+                .is_outbox()
+        );
     }
 
     async fn crash(commit: bool) {

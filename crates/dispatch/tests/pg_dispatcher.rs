@@ -9,7 +9,7 @@ mod pg_support;
 use std::time::Duration;
 
 use common::TestServer;
-use hookwire_dispatch::{DispatchError, DispatcherBuilder, NewEndpoint};
+use hookwire_dispatch::{DispatcherBuilder, NewEndpoint};
 use hookwire_events::Family;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,6 +69,6 @@ async fn builder_from_a_url_shares_one_queue() {
 #[tokio::test]
 async fn a_bad_url_is_a_store_error() {
     let err = DispatcherBuilder::postgres("not a url").await.unwrap_err();
-    assert!(matches!(err, DispatchError::Store(_)), "{err}");
+    assert!(err.is_store(), "{err}");
     assert!(err.to_string().contains("invalid PostgreSQL URL"), "{err}");
 }

@@ -112,7 +112,7 @@ async fn schema_names_are_validated() {
             .await
             .unwrap_err();
         assert!(
-            matches!(err, StoreError::Backend(ref m) if m.contains("schema")),
+            matches!(err, StoreError::Backend { ref message, .. } if message.contains("schema")),
             "{bad}: {err}"
         );
     }

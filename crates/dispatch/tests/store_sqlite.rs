@@ -228,7 +228,7 @@ async fn panicking_change_is_contained() {
             }),
         )
         .await;
-    assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+    assert!(matches!(r, Err(StoreError::Backend { .. })), "{r:?}");
     let e = store.get_endpoint(&a.id).await.unwrap().unwrap();
     assert_eq!(e.description, "conformance");
     store

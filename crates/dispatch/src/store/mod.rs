@@ -63,8 +63,47 @@ pub enum StoreError {
     #[error("corrupt record: {0}")]
     Corrupt(String),
     /// The database said no (I/O error, constraint, connection lost, …).
-    #[error("database error: {0}")]
-    Backend(String),
+    #[error("database error: {message}")]
+    Backend {
+        /// What failed, for people (it includes the source's message).
+        message: String,
+        /// The backend's own error (a `rusqlite::Error`, a `tokio_postgres::Error`, …), kept
+        /// for code that inspects it (for example a PostgreSQL SQLSTATE).
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+/// A boxed error of any backend, as kept by [`StoreError::Backend`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+impl StoreError {
+    /// A [`StoreError::Backend`] wrapping the backend's error: its message and its source.
+    pub fn backend(source: impl Into<BoxError>) -> Self {
+        let source = source.into();
+        Self::Backend {
+            message: source.to_string(),
+            source: Some(source),
+        }
+    }
+
+    /// A [`StoreError::Backend`] saying what failed (`"{context}: {source}"`), keeping the
+    /// backend's error as its source.
+    pub fn backend_context(context: impl std::fmt::Display, source: impl Into<BoxError>) -> Self {
+        let source = source.into();
+        Self::Backend {
+            message: format!("{context}: {source}"),
+            source: Some(source),
+        }
+    }
+
+    /// A [`StoreError::Backend`] with a message and no underlying error.
+    pub fn backend_message(message: impl Into<String>) -> Self {
+        Self::Backend {
+            message: message.into(),
+            source: None,
+        }
+    }
 }
 
 /// Shorthand for store results.

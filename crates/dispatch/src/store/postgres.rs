@@ -166,14 +166,18 @@ impl EnqueueStatements<'_> {
 }
 
 pub(super) fn db_err(e: tokio_postgres::Error) -> StoreError {
-    match e.as_db_error() {
-        Some(db) => StoreError::Backend(format!("{}: {}", db.code().code(), db.message())),
-        None => StoreError::Backend(e.to_string()),
+    let message = match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => e.to_string(),
+    };
+    StoreError::Backend {
+        message,
+        source: Some(Box::new(e)),
     }
 }
 
 pub(super) fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
-    StoreError::Backend(format!("connection pool: {e}"))
+    StoreError::backend_context("connection pool", e)
 }
 
 /// Checks a schema name: lower-case ASCII letters, digits and `_`, not starting with a digit,
@@ -188,7 +192,7 @@ fn validate_schema(schema: &str) -> StoreResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(StoreError::Backend(format!(
+        Err(StoreError::backend_message(format!(
             "invalid schema name {schema:?}: use 1-48 of [a-z0-9_], not starting with a digit"
         )))
     }
@@ -231,7 +235,7 @@ impl PostgresStore {
         Pool::builder(manager)
             .max_size(max_size.max(1))
             .build()
-            .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))
+            .map_err(|e| StoreError::backend_context("connection pool", e))
     }
 
     /// A store on an existing pool, with its tables in `schema`: applies migrations.
@@ -517,7 +521,7 @@ impl PostgresStore {
 
 fn parse_url(url: &str) -> StoreResult<tokio_postgres::Config> {
     url.parse()
-        .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))
+        .map_err(|e| StoreError::backend_context("invalid PostgreSQL URL", e))
 }
 
 /// The enqueue transaction body, shared by [`Store::enqueue`] and

@@ -146,8 +146,8 @@ impl DurableEvents {
     /// order); returns what the store did for each. No match stores nothing.
     ///
     /// # Errors
-    /// [`DispatchError::Validation`] (missing `event_type`, payload too large),
-    /// [`DispatchError::Store`], [`DispatchError::ShuttingDown`].
+    /// [`ErrorKind::Validation`](crate::ErrorKind::Validation) (missing `event_type`, payload too large),
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store), [`ErrorKind::ShuttingDown`](crate::ErrorKind::ShuttingDown).
     pub async fn enqueue(
         &self,
         event: &EventExecution,

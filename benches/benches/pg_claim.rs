@@ -15,9 +15,6 @@ use hookwire_dispatch::store::{PostgresStore, Store};
 
 #[path = "../../crates/dispatch/tests/pg_support/mod.rs"]
 mod pg_support;
-#[path = "../../crates/dispatch/tests/store_conformance/mod.rs"]
-#[allow(unused_macros, unused_imports)]
-mod store_conformance;
 
 const LEASE: Duration = Duration::from_secs(60);
 
@@ -25,8 +22,8 @@ const LEASE: Duration = Duration::from_secs(60);
 /// with `generate_series`.
 async fn seeded(pending: i64) -> (PostgresStore, pg_support::SchemaGuard, String) {
     let (store, guard) = pg_support::store().await;
-    let ep = store_conformance::endpoint("bench");
-    store.insert_endpoint(&ep).await.unwrap();
+    let ep = hookwire_dispatch::store::conformance::endpoint("bench");
+    assert!(store.insert_endpoint_within(&ep, usize::MAX).await.unwrap());
     let (client, conn) = tokio_postgres::connect(&guard.url, tokio_postgres::NoTls)
         .await
         .unwrap();

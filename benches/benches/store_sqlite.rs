@@ -98,7 +98,10 @@ fn bench_enqueue(c: &mut Criterion) {
     ];
     for (name, store) in backends {
         let ep = endpoint();
-        rt.block_on(store.insert_endpoint(&ep)).unwrap();
+        assert!(
+            rt.block_on(store.insert_endpoint_within(&ep, usize::MAX))
+                .unwrap()
+        );
         for senders in [1u64, 64] {
             g.bench_with_input(BenchmarkId::new(name, senders), &senders, |b, &senders| {
                 b.iter_custom(|iters| rt.block_on(enqueue_all(&store, &ep.id, senders, iters)));
@@ -118,7 +121,7 @@ fn bench_claim_complete(c: &mut Criterion) {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("claim.db")).unwrap());
     let ep = endpoint();
     rt.block_on(async {
-        store.insert_endpoint(&ep).await.unwrap();
+        assert!(store.insert_endpoint_within(&ep, usize::MAX).await.unwrap());
         enqueue_all(&store, &ep.id, 64, 10_000).await;
     });
     let mut g = c.benchmark_group("store_claim_complete");

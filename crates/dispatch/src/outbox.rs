@@ -173,8 +173,9 @@ impl Dispatcher {
     /// The dispatcher's store as the backend `T`, or [`ErrorKind::Outbox`](crate::ErrorKind::Outbox) saying `why`.
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
     fn outbox_store<T: 'static>(&self, why: &'static str) -> Result<&T> {
-        self.store()
-            .as_any()
+        // Trait upcasting: `Store: Any`, so the store is reachable as its concrete type.
+        let store: &dyn std::any::Any = &**self.store();
+        store
             .downcast_ref::<T>()
             .ok_or_else(|| DispatchError::outbox(why))
     }

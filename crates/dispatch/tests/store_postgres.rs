@@ -13,17 +13,16 @@ use hookwire_dispatch::model::{
 };
 use hookwire_dispatch::store::{PostgresStore, Store, StoreError};
 
-mod pg_support;
-mod store_conformance;
+use hookwire_dispatch::store::conformance::{LEASE, SEC, T0, add_endpoint, message, send};
 
-use store_conformance::{LEASE, SEC, T0, add_endpoint, message, send};
+mod pg_support;
 
 async fn make() -> (Arc<dyn Store>, pg_support::SchemaGuard) {
     let (store, guard) = pg_support::store().await;
     (Arc::new(store), guard)
 }
 
-store_conformance::store_conformance_suite!(make());
+hookwire_dispatch::store_conformance_suite!(make());
 
 /// A second store (own pool, own listener) on the same schema: another process, in effect.
 async fn peer(guard: &pg_support::SchemaGuard) -> PostgresStore {

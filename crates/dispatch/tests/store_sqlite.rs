@@ -13,8 +13,7 @@ use hookwire_dispatch::model::{
 use hookwire_dispatch::store::{SqliteStore, Store, StoreError};
 use tempfile::TempDir;
 
-mod store_conformance;
-use store_conformance::{LEASE, SEC, T0, add_endpoint, attempt, message, send};
+use hookwire_dispatch::store::conformance::{LEASE, SEC, T0, add_endpoint, attempt, message, send};
 
 async fn make() -> (Arc<dyn Store>, TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -22,7 +21,7 @@ async fn make() -> (Arc<dyn Store>, TempDir) {
     (Arc::new(store), dir)
 }
 
-store_conformance::store_conformance_suite!(make());
+hookwire_dispatch::store_conformance_suite!(make());
 
 mod in_memory {
     use super::*;
@@ -31,7 +30,7 @@ mod in_memory {
         (Arc::new(SqliteStore::open_in_memory().unwrap()), ())
     }
 
-    crate::store_conformance::store_conformance_suite!(make());
+    hookwire_dispatch::store_conformance_suite!(make());
 }
 
 /// Write everything, drop the store (closing the file), reopen: every record is there, in

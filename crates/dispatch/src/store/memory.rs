@@ -226,10 +226,6 @@ pub(crate) fn lease_deadline(now: UnixMillis, lease: Duration) -> UnixMillis {
 
 #[async_trait]
 impl Store for MemoryStore {
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-
     async fn insert_endpoint_within(&self, endpoint: &Endpoint, max: usize) -> StoreResult<bool> {
         // Count and insert under one lock: no other create runs in between.
         let mut g = self.lock();
@@ -242,10 +238,6 @@ impl Store for MemoryStore {
             return Ok(false);
         }
         g.insert_endpoint(endpoint).map(|()| true)
-    }
-
-    async fn insert_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()> {
-        self.lock().insert_endpoint(endpoint)
     }
 
     async fn get_endpoint(&self, id: &str) -> StoreResult<Option<Endpoint>> {

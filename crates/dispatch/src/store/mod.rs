@@ -4,7 +4,8 @@
 //! - `SqliteStore` (feature `sqlite`, on by default): the embedded durable default, one file.
 //! - `PostgresStore` (feature `postgres`): one queue shared by many processes on many machines.
 //!
-//! Every backend passes the same conformance suite (`tests/store_conformance/`).
+//! Every backend passes the same [`conformance`] suite (feature `conformance`), published so
+//! that a backend of your own can run it too.
 //!
 //! # Claims and leases
 //! Workers take due deliveries with [`Store::claim`]: the store marks each one in flight under
@@ -14,6 +15,7 @@
 //! again and any worker may claim it. This is what makes delivery at-least-once across
 //! crashes, and it fits PostgreSQL's `FOR UPDATE SKIP LOCKED` claim by several processes.
 
+use std::any::Any;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,6 +25,8 @@ use crate::model::{
     Message, NewDelivery, NewMessage, UnixMillis,
 };
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod memory;
 pub use memory::MemoryStore;
 
@@ -112,68 +116,106 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// A boxed closure that changes an endpoint inside [`Store::modify_endpoint`].
 pub type EndpointChange = Box<dyn FnOnce(&mut Endpoint) + Send>;
 
-/// Storage for endpoints, messages, deliveries and attempts.
+/// Storage for endpoints, messages, deliveries and attempts: what the dispatcher needs from a
+/// backend, and nothing more.
 ///
-/// Every method is atomic: either all of its effect is committed or none is. Implementations
-/// must be safe to share between tasks (and, for shared databases, between processes).
+/// Implement it to keep webhooks in a database of your own; run the published
+/// [`conformance`] suite (feature `conformance`) in your tests to check that your backend
+/// keeps this contract. The records are plain data ([`crate::model`]); errors are
+/// [`StoreError`]s, whose variants are part of the contract ([`StoreError::NotFound`],
+/// [`StoreError::AlreadyExists`], [`StoreError::LeaseLost`] mean exactly what the methods
+/// below say; anything else is [`StoreError::Backend`] or [`StoreError::Corrupt`]).
+///
+/// Every method is atomic: either all of its effect is committed or none is, and a method
+/// that fails writes nothing. What a method returned is durable (for a durable backend) when
+/// it returns. Implementations must be safe to share between tasks (and, for shared
+/// databases, between processes): the dispatcher calls them concurrently.
+///
+/// The trait is object safe (the dispatcher holds an `Arc<dyn Store>`), and `Any` is a
+/// supertrait, so an `Arc<dyn Store>` upcasts to `Arc<dyn Any + Send + Sync>` to reach the
+/// concrete backend.
+///
+/// # Orders, states and leases
+/// - A delivery is **open** while `Pending` or `InFlight`, and finished once `Delivered` or
+///   `Failed`.
+/// - **Oldest due first** means ordered by `(next_attempt_at, seq)`, where `seq` is a number
+///   the store gives each delivery, increasing in insertion order.
+/// - A lease is **held** by `worker` while the delivery is `InFlight` with
+///   `lease_owner == worker`, even past `lease_expires_at`, until someone claims it again. It
+///   is **expired** (the delivery is claimable again) once `lease_expires_at <= now`.
+/// - [`Store::complete`], [`Store::release`] and [`Store::renew_lease`] fail with
+///   [`StoreError::NotFound`] for an unknown delivery and [`StoreError::LeaseLost`] when the
+///   lease is not held, and then write nothing.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug + 'static {
-    /// The concrete store, so the dispatcher can reach backend-specific operations (the
-    /// transactional outbox). Implementations return `self`.
-    fn as_any(&self) -> &dyn std::any::Any;
-
+pub trait Store: Any + Send + Sync + std::fmt::Debug {
     // ---- endpoints -------------------------------------------------------------------------
-
-    /// Inserts a new endpoint. [`StoreError::AlreadyExists`] if the id is taken.
-    async fn insert_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()>;
 
     /// Inserts a new endpoint unless its tenant already has `max` endpoints, counting and
     /// inserting atomically: concurrent creates (in any number of processes, for a shared
-    /// database) never take a tenant past `max`. Returns `false`, storing nothing, at the limit.
-    /// [`StoreError::AlreadyExists`] if the id is taken.
+    /// database) never take a tenant past `max`. Returns `true` when stored, `false` (storing
+    /// nothing) at the limit. Other tenants' endpoints do not count.
+    /// [`StoreError::AlreadyExists`] (`kind: "endpoint"`) if the id is taken; the stored
+    /// endpoint is then unchanged.
+    ///
+    /// Every field round-trips: [`get_endpoint`](Self::get_endpoint) returns an endpoint equal
+    /// to the one inserted, secrets included.
     async fn insert_endpoint_within(&self, endpoint: &Endpoint, max: usize) -> StoreResult<bool>;
 
-    /// Reads one endpoint.
+    /// Reads one endpoint; `Ok(None)` if there is none with this id.
     async fn get_endpoint(&self, id: &str) -> StoreResult<Option<Endpoint>>;
 
-    /// Every endpoint of a tenant, oldest first.
+    /// Every endpoint of a tenant, oldest first: ordered by `created_at`, ties in insertion
+    /// order. Empty for an unknown tenant.
     async fn list_endpoints(&self, tenant: &str) -> StoreResult<Vec<Endpoint>>;
 
     /// Applies `change` to the stored endpoint atomically (read, change, write, with no
-    /// concurrent writer in between) and returns the result. [`StoreError::NotFound`] if absent.
+    /// concurrent writer in between: concurrent changes never lose one another) and returns
+    /// the stored result. A change cannot move the record: the id stays `id`.
+    /// [`StoreError::NotFound`] (`kind: "endpoint"`) if absent.
     async fn modify_endpoint(&self, id: &str, change: EndpointChange) -> StoreResult<Endpoint>;
 
-    /// Deletes an endpoint and its pending deliveries (delivered/failed history stays).
-    /// Returns whether it existed.
+    /// Deletes an endpoint and its open (pending and in-flight) deliveries; delivered and
+    /// failed deliveries and every attempt stay. Returns whether the endpoint existed.
     async fn delete_endpoint(&self, id: &str) -> StoreResult<bool>;
 
     // ---- messages and deliveries -------------------------------------------------------
 
-    /// Stores a message and its deliveries in one transaction; durable when it returns.
+    /// Stores a message and its deliveries in one transaction; each delivery starts
+    /// `Pending` with no attempts, due at its `next_attempt_at`, with the message's
+    /// `created_at`. Returns [`EnqueueResult::Created`] with the number of deliveries.
     ///
-    /// With an idempotency key that this tenant used before, nothing is stored and
-    /// [`EnqueueResult::Duplicate`] names the earlier message.
+    /// With an idempotency key that this tenant used before (another tenant's keys do not
+    /// count), nothing is stored and [`EnqueueResult::Duplicate`] names the earlier message;
+    /// of concurrent enqueues with one key exactly one stores. A message id or a delivery id
+    /// that is taken fails with [`StoreError::AlreadyExists`] (`kind: "message"` or
+    /// `"delivery"`), storing nothing.
     async fn enqueue(
         &self,
         message: &NewMessage,
         deliveries: &[NewDelivery],
     ) -> StoreResult<EnqueueResult>;
 
-    /// Reads one message.
+    /// Reads one message; `Ok(None)` if there is none with this id.
     async fn get_message(&self, id: &str) -> StoreResult<Option<Message>>;
 
-    /// Reads one delivery.
+    /// Reads one delivery; `Ok(None)` if there is none with this id.
     async fn get_delivery(&self, id: &str) -> StoreResult<Option<Delivery>>;
 
-    /// Deliveries matching a filter, newest first.
+    /// Deliveries matching every set field of `filter` (endpoint, message, state), newest
+    /// first (`(created_at, seq)` descending), at most `filter.limit` (100 when `None`).
     async fn list_deliveries(&self, filter: &DeliveryFilter) -> StoreResult<Vec<Delivery>>;
 
-    /// Claims up to `limit` due deliveries for `worker` until `now + lease`.
+    /// Claims up to `limit` due deliveries for `worker` until `now + lease`, oldest due
+    /// first: each becomes `InFlight` with `lease_owner = worker` and
+    /// `lease_expires_at = now + lease`, and comes back with its message and endpoint.
     ///
-    /// Due means: state pending with `next_attempt_at <= now`, or in flight with an expired
-    /// lease. Deliveries of disabled endpoints are not claimed. For a FIFO endpoint only its
-    /// oldest undelivered, unfailed delivery can be claimed, and only when no other delivery of
-    /// that endpoint is in flight under a live lease. Oldest due first.
+    /// Due means: `Pending` with `next_attempt_at <= now`, or `InFlight` with an expired
+    /// lease. Deliveries of disabled or deleted endpoints are not claimed. For a FIFO
+    /// endpoint only its oldest open delivery (by `(created_at, seq)`) can be claimed, and
+    /// only when no other delivery of that endpoint is in flight under a live lease; so a
+    /// claim returns at most one delivery per FIFO endpoint. Concurrent claimers (in any
+    /// number of processes, for a shared database) never get the same delivery. `limit == 0`
+    /// claims nothing.
     async fn claim(
         &self,
         worker: &str,
@@ -182,7 +224,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         limit: usize,
     ) -> StoreResult<Vec<ClaimedDelivery>>;
 
-    /// Extends `worker`'s lease on a delivery to `until`. [`StoreError::LeaseLost`] if not held.
+    /// Sets `worker`'s lease on a delivery to expire at `until`. [`StoreError::LeaseLost`] if
+    /// the lease is not held, [`StoreError::NotFound`] for an unknown delivery.
     async fn renew_lease(
         &self,
         delivery_id: &str,
@@ -191,9 +234,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> StoreResult<()>;
 
     /// Records an attempt and applies the worker's decision in one transaction, only while
-    /// `worker` holds the lease ([`StoreError::LeaseLost`] otherwise, and nothing is written).
-    /// Increments the delivery's attempt count, sets `first_attempt_at` on the first attempt
-    /// and the endpoint's `last_triggered_at`.
+    /// `worker` holds the lease ([`StoreError::LeaseLost`] otherwise, [`StoreError::NotFound`]
+    /// for an unknown delivery; nothing is written then).
+    ///
+    /// Appends `attempt` to the log; increments the delivery's attempt count; sets
+    /// `first_attempt_at` on the first attempt; clears the lease; sets `last_error` to the
+    /// attempt's error, else `HTTP <status>` for a failed attempt with a status, else `None`;
+    /// moves the delivery to `Delivered`, `Failed`, or `Pending` due at the retry time; and
+    /// sets the endpoint's `last_triggered_at` to the latest attempt time seen (a max, so an
+    /// older attempt recorded late does not move it back).
     async fn complete(
         &self,
         delivery_id: &str,
@@ -202,19 +251,22 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         completion: Completion,
     ) -> StoreResult<()>;
 
-    /// Gives a claimed delivery back without an attempt (shutdown): pending, due at `at`.
+    /// Gives a claimed delivery back without an attempt (shutdown): `Pending`, due at `at`,
+    /// lease cleared, attempt count unchanged. Errors as [`renew_lease`](Self::renew_lease).
     async fn release(&self, delivery_id: &str, worker: &str, at: UnixMillis) -> StoreResult<()>;
 
-    /// Marks every pending delivery of an endpoint failed with `reason` (used when an endpoint
-    /// is disabled). Returns how many changed.
+    /// Marks every `Pending` delivery of an endpoint `Failed` with `last_error = reason` (used
+    /// when an endpoint is disabled); in-flight ones are left to their attempt. Returns how
+    /// many changed (0 for an unknown endpoint).
     async fn fail_pending_for_endpoint(&self, endpoint_id: &str, reason: &str) -> StoreResult<u64>;
 
-    /// Manual redelivery: puts one delivery (delivered or failed) back to pending, due at `now`,
-    /// keeping its attempt history.
+    /// Manual redelivery: a delivered, failed or pending delivery becomes `Pending`, due at
+    /// `now`, keeping its attempt count and history; an in-flight one is left unchanged (its
+    /// running attempt decides). [`StoreError::NotFound`] for an unknown delivery.
     async fn redeliver(&self, delivery_id: &str, now: UnixMillis) -> StoreResult<()>;
 
-    /// Re-queues every failed delivery of an endpoint created at or after `since`, due at
-    /// `now`. Returns how many.
+    /// Re-queues every `Failed` delivery of an endpoint created at or after `since`:
+    /// `Pending`, due at `now`. Returns how many (0 for an unknown endpoint).
     async fn recover(
         &self,
         endpoint_id: &str,
@@ -224,34 +276,58 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     // ---- attempt log ---------------------------------------------------------------------
 
-    /// Attempts for one message, in order.
+    /// Every attempt for one message, in order (`at`, ties in insertion order).
     async fn attempts_for_message(&self, message_id: &str) -> StoreResult<Vec<Attempt>>;
 
-    /// Attempts for one endpoint, newest first, at most `limit`.
+    /// Attempts for one endpoint, newest first (`at` descending, ties newest inserted first),
+    /// at most `limit`.
     async fn attempts_for_endpoint(
         &self,
         endpoint_id: &str,
         limit: usize,
     ) -> StoreResult<Vec<Attempt>>;
 
-    /// Failed attempts in `[from, to)`, oldest first.
+    /// Unsuccessful attempts with `from <= at < to`, oldest first.
     async fn failed_attempts(&self, from: UnixMillis, to: UnixMillis) -> StoreResult<Vec<Attempt>>;
 
     // ---- housekeeping --------------------------------------------------------------------
 
-    /// Deliveries not yet delivered or failed (pending plus in flight).
+    /// Open deliveries: `Pending` (due or not) plus `InFlight` (live or expired lease).
     async fn queue_depth(&self) -> StoreResult<u64>;
 
-    /// The earliest `next_attempt_at` among pending deliveries, so an idle worker knows how
-    /// long it may sleep.
+    /// The earliest `next_attempt_at` among `Pending` deliveries (in-flight ones do not
+    /// count), so an idle worker knows how long it may sleep; `None` when none is pending.
     async fn next_due(&self) -> StoreResult<Option<UnixMillis>>;
 
-    /// Waits until new work may have arrived or `timeout` passes, whichever is first.
+    /// Waits until new work may have arrived or `timeout` passes, whichever is first; it must
+    /// return within `timeout`. Waking early is an optimisation, never required for
+    /// correctness (workers poll).
     ///
     /// The default sleeps for `timeout`; the dispatcher also wakes its own workers on `send`.
     /// A shared backend overrides it so workers of *other* processes wake too (PostgreSQL
     /// uses `LISTEN/NOTIFY`).
     async fn wait_for_work(&self, timeout: Duration) {
         tokio::time::sleep(timeout).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::any::Any;
+    use std::sync::Arc;
+
+    use super::{MemoryStore, Store};
+
+    /// `Store` stays object safe: the dispatcher holds an `Arc<dyn Store>` (this does not
+    /// compile otherwise).
+    fn _object_safe(_: &dyn Store, _: Box<dyn Store>, _: Arc<dyn Store>) {}
+
+    #[test]
+    fn upcasts_to_the_concrete_backend() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let by_ref: &dyn Any = &*store;
+        assert!(by_ref.is::<MemoryStore>());
+        let any: Arc<dyn Any + Send + Sync> = store;
+        assert!(any.downcast::<MemoryStore>().is_ok());
     }
 }

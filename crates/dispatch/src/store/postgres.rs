@@ -610,17 +610,6 @@ async fn enqueue_on(
 
 #[async_trait]
 impl Store for PostgresStore {
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-
-    async fn insert_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        self.insert_endpoint_in(&tx, endpoint).await?;
-        tx.commit().await.map_err(db_err)
-    }
-
     async fn insert_endpoint_within(&self, endpoint: &Endpoint, max: usize) -> StoreResult<bool> {
         let sql = &self.inner.sql;
         let mut client = self.client().await?;

@@ -297,15 +297,6 @@ impl Drop for SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-
-    async fn insert_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()> {
-        let e = endpoint.clone();
-        self.write(move |c| write_endpoint_on(c, &e, true)).await
-    }
-
     async fn insert_endpoint_within(&self, endpoint: &Endpoint, max: usize) -> StoreResult<bool> {
         let e = endpoint.clone();
         // One write job: the count and the insert run under the single writer, and other

@@ -1,22 +1,32 @@
-//! The store conformance suite: one async fn per behaviour of the `Store` trait, each taking a
-//! fresh, empty store; every backend must pass all of them.
+//! The store conformance suite (feature `conformance`): one async fn per behaviour of the
+//! [`Store`] contract, each taking a fresh, empty store. Every backend of this crate passes
+//! all of them, and so must yours.
 //!
-//! A backend's test file runs the whole suite with
+//! A backend's test file runs the whole suite, one `#[test]` per behaviour, with
+//! [`store_conformance_suite!`](crate::store_conformance_suite):
 //!
-//! ```ignore
-//! mod store_conformance;
+//! ```
+//! use std::sync::Arc;
+//! use hookwire_dispatch::store::{MemoryStore, Store};
 //!
-//! // Evaluated once per test; must yield `(Arc<dyn Store>, guard)`, where `guard` lives as
-//! // long as the test (a temp dir, a schema to drop, or `()`).
-//! async fn make() -> (std::sync::Arc<dyn hookwire_dispatch::store::Store>, ()) { … }
+//! // Evaluated once per test: a fresh, empty store and a guard that lives as long as the
+//! // test (a temporary directory, a schema to drop, or `()`).
+//! async fn make() -> (Arc<dyn Store>, ()) {
+//!     (Arc::new(MemoryStore::new()), ())
+//! }
 //!
-//! store_conformance::store_conformance_suite!(make());
+//! hookwire_dispatch::store_conformance_suite!(make());
+//! # fn main() {}
 //! ```
 //!
-//! Time is never read from the clock here: every `now` is a fixed base plus offsets, so the
-//! lease tests are deterministic.
+//! The functions are public too, for a harness of your own ([`run`] gives each the
+//! multi-thread runtime the macro uses), and so are the fixtures ([`endpoint`],
+//! [`add_endpoint`], [`message`], [`send`], [`attempt`]) for backend-specific tests.
 //!
-//! Semantics pinned down here that the trait docs leave open (all backends agree):
+//! Time is never read from the clock here: every `now` is the fixed base [`T0`] plus offsets,
+//! so the lease tests are deterministic. A failed check panics with what was expected.
+//!
+//! The semantics checked here are the ones the [`Store`] method docs state; in short:
 //! - A lease is *held* while the delivery is in flight with `lease_owner == worker`, even past
 //!   `lease_expires_at`, until someone claims it again; `complete`, `release` and
 //!   `renew_lease` on a delivery whose lease is not held fail with `LeaseLost` and write
@@ -30,36 +40,39 @@
 //! - `last_error` after `complete` is the attempt's error, else `HTTP <status>` for a failed
 //!   attempt, else `None`; after `fail_pending_for_endpoint` it is the reason.
 
-// Test helpers: a failed unwrap is a failed conformance check with a clear message.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A conformance check that fails panics with a clear message: that is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hookwire_dispatch::model::{
+use crate::model::{
     Attempt, Auth, Completion, Delivery, DeliveryFilter, DeliveryState, Endpoint, EndpointSecret,
     EndpointStatus, EnqueueResult, NewDelivery, NewMessage, RateLimit, UnixMillis, new_id,
 };
-use hookwire_dispatch::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoreResult};
 use hookwire_events::Family;
 use hookwire_retry::{EndpointHealth, HealthPolicy, RetryPolicy};
 use hookwire_signature::{Scheme, Secret};
 
 /// The fixed base time of every test.
-pub(crate) const T0: UnixMillis = 1_700_000_000_000;
+pub const T0: UnixMillis = 1_700_000_000_000;
 /// One second in ms.
-pub(crate) const SEC: UnixMillis = 1_000;
+pub const SEC: UnixMillis = 1_000;
 /// The lease used by most tests.
-pub(crate) const LEASE: Duration = Duration::from_secs(30);
+pub const LEASE: Duration = Duration::from_secs(30);
 
-/// Runs every conformance test as its own `#[tokio::test]` (multi-thread runtime).
+/// Defines one `#[test]` per behaviour of the [`store::conformance`](crate::store::conformance)
+/// suite, each on its own multi-thread tokio runtime (feature `conformance`).
 ///
 /// `$make` is an expression evaluated in each test that yields a future of
-/// `(Arc<dyn Store>, guard)`.
+/// `(Arc<dyn Store>, guard)`: a fresh, empty store, and whatever must live as long as the test
+/// (a temporary directory, a schema to drop, or `()`). See the module docs for an example.
+#[macro_export]
 macro_rules! store_conformance_suite {
     ($make:expr) => {
-        $crate::store_conformance::store_conformance_suite!(@each $make;
+        $crate::store_conformance_suite!(@each $make;
             endpoint_round_trip,
             endpoint_insert_duplicate,
             endpoint_insert_within_limit_is_atomic,
@@ -95,20 +108,21 @@ macro_rules! store_conformance_suite {
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
         $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                let (store, _guard) = $make.await;
-                $crate::store_conformance::$name(store).await;
+            #[test]
+            fn $name() {
+                $crate::store::conformance::run(async {
+                    let (store, _guard) = $make.await;
+                    $crate::store::conformance::$name(store).await;
+                });
             }
         )*
     };
 }
-pub(crate) use store_conformance_suite;
 
 // ---- fixtures ---------------------------------------------------------------------------------
 
 /// A fully populated endpoint of `tenant` (every optional field set, so round trips are real).
-pub(crate) fn endpoint(tenant: &str) -> Endpoint {
+pub fn endpoint(tenant: &str) -> Endpoint {
     Endpoint {
         id: new_id("ep"),
         tenant: tenant.to_owned(),
@@ -151,16 +165,40 @@ pub(crate) fn endpoint(tenant: &str) -> Endpoint {
     }
 }
 
+/// Inserts `endpoint` with no per-tenant limit; `AlreadyExists` if its id is taken.
+pub async fn insert(store: &dyn Store, endpoint: &Endpoint) -> StoreResult<()> {
+    let stored = store.insert_endpoint_within(endpoint, usize::MAX).await?;
+    assert!(
+        stored,
+        "insert_endpoint_within refused an endpoint below the limit"
+    );
+    Ok(())
+}
+
+/// Runs one test's future on a fresh multi-thread runtime (4 workers), as the suite's tests
+/// do.
+///
+/// # Panics
+/// When the runtime cannot be built, or when the future panics (a failed check).
+pub fn run<F: std::future::Future<Output = ()>>(test: F) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(test);
+}
+
 /// Inserts `endpoint(tenant)` with `fifo` and returns it.
-pub(crate) async fn add_endpoint(store: &dyn Store, tenant: &str, fifo: bool) -> Endpoint {
+pub async fn add_endpoint(store: &dyn Store, tenant: &str, fifo: bool) -> Endpoint {
     let mut ep = endpoint(tenant);
     ep.fifo = fifo;
-    store.insert_endpoint(&ep).await.unwrap();
+    insert(store, &ep).await.unwrap();
     ep
 }
 
 /// A message of `tenant` created at `created_at`.
-pub(crate) fn message(tenant: &str, created_at: UnixMillis, key: Option<&str>) -> NewMessage {
+pub fn message(tenant: &str, created_at: UnixMillis, key: Option<&str>) -> NewMessage {
     NewMessage {
         id: new_id("msg"),
         tenant: tenant.to_owned(),
@@ -173,7 +211,7 @@ pub(crate) fn message(tenant: &str, created_at: UnixMillis, key: Option<&str>) -
 
 /// Enqueues one message at `created_at` with one delivery per endpoint, due at `due`;
 /// returns the delivery ids in endpoint order.
-pub(crate) async fn send(
+pub async fn send(
     store: &dyn Store,
     tenant: &str,
     endpoints: &[&Endpoint],
@@ -201,7 +239,7 @@ pub(crate) async fn send(
 }
 
 /// An attempt record for a claimed delivery.
-pub(crate) fn attempt(d: &Delivery, at: UnixMillis, status: Option<u16>, success: bool) -> Attempt {
+pub fn attempt(d: &Delivery, at: UnixMillis, status: Option<u16>, success: bool) -> Attempt {
     Attempt {
         id: new_id("att"),
         delivery_id: d.id.clone(),
@@ -233,14 +271,14 @@ fn json(e: &Endpoint) -> serde_json::Value {
     serde_json::to_value(e).unwrap()
 }
 
-fn ids(claimed: &[hookwire_dispatch::model::ClaimedDelivery]) -> Vec<String> {
+fn ids(claimed: &[crate::model::ClaimedDelivery]) -> Vec<String> {
     claimed.iter().map(|c| c.delivery.id.clone()).collect()
 }
 
 // ---- endpoints --------------------------------------------------------------------------------
 
 /// Every field of an endpoint survives insert and get (secrets included).
-pub(crate) async fn endpoint_round_trip(store: Arc<dyn Store>) {
+pub async fn endpoint_round_trip(store: Arc<dyn Store>) {
     let mut ep = endpoint("t1");
     ep.status = EndpointStatus::Disabled {
         reason: "manual".to_owned(),
@@ -248,7 +286,7 @@ pub(crate) async fn endpoint_round_trip(store: Arc<dyn Store>) {
     };
     ep.last_triggered_at = Some(T0 + 7);
     ep.fifo = true;
-    store.insert_endpoint(&ep).await.unwrap();
+    insert(&*store, &ep).await.unwrap();
     let got = store.get_endpoint(&ep.id).await.unwrap().unwrap();
     assert_eq!(json(&got), json(&ep));
     assert_eq!(
@@ -259,11 +297,11 @@ pub(crate) async fn endpoint_round_trip(store: Arc<dyn Store>) {
 }
 
 /// Inserting a taken id fails with `AlreadyExists` and keeps the first.
-pub(crate) async fn endpoint_insert_duplicate(store: Arc<dyn Store>) {
+pub async fn endpoint_insert_duplicate(store: Arc<dyn Store>) {
     let ep = add_endpoint(&*store, "t1", false).await;
     let mut other = endpoint("t2");
     other.id = ep.id.clone();
-    let err = store.insert_endpoint(&other).await.unwrap_err();
+    let err = insert(&*store, &other).await.unwrap_err();
     assert!(
         matches!(err, StoreError::AlreadyExists { kind: "endpoint", ref id } if *id == ep.id),
         "{err:?}"
@@ -277,7 +315,7 @@ pub(crate) async fn endpoint_insert_duplicate(store: Arc<dyn Store>) {
 /// `insert_endpoint_within` counts and inserts atomically: 24 concurrent creates for one
 /// tenant with a limit of 5 store exactly 5; other tenants are not counted; a taken id is
 /// still `AlreadyExists`.
-pub(crate) async fn endpoint_insert_within_limit_is_atomic(store: Arc<dyn Store>) {
+pub async fn endpoint_insert_within_limit_is_atomic(store: Arc<dyn Store>) {
     add_endpoint(&*store, "other", false).await;
     let tasks: Vec<_> = (0..24)
         .map(|_| {
@@ -315,7 +353,7 @@ pub(crate) async fn endpoint_insert_within_limit_is_atomic(store: Arc<dyn Store>
 }
 
 /// `list_endpoints` returns only the tenant's endpoints, oldest first.
-pub(crate) async fn endpoint_list_by_tenant_oldest_first(store: Arc<dyn Store>) {
+pub async fn endpoint_list_by_tenant_oldest_first(store: Arc<dyn Store>) {
     let mut a = endpoint("t1");
     a.created_at = T0 + 30;
     let mut b = endpoint("t1");
@@ -324,7 +362,7 @@ pub(crate) async fn endpoint_list_by_tenant_oldest_first(store: Arc<dyn Store>) 
     c.created_at = T0 + 20;
     let other = endpoint("t2");
     for e in [&a, &b, &c, &other] {
-        store.insert_endpoint(e).await.unwrap();
+        insert(&*store, e).await.unwrap();
     }
     let list: Vec<String> = store
         .list_endpoints("t1")
@@ -339,7 +377,7 @@ pub(crate) async fn endpoint_list_by_tenant_oldest_first(store: Arc<dyn Store>) 
 }
 
 /// `modify_endpoint` applies the change, stores it and returns it; unknown ids are `NotFound`.
-pub(crate) async fn endpoint_modify(store: Arc<dyn Store>) {
+pub async fn endpoint_modify(store: Arc<dyn Store>) {
     let ep = add_endpoint(&*store, "t1", false).await;
     let out = store
         .modify_endpoint(
@@ -381,7 +419,7 @@ pub(crate) async fn endpoint_modify(store: Arc<dyn Store>) {
 }
 
 /// Concurrent read-modify-write changes never lose an update.
-pub(crate) async fn endpoint_modify_concurrent_is_atomic(store: Arc<dyn Store>) {
+pub async fn endpoint_modify_concurrent_is_atomic(store: Arc<dyn Store>) {
     let ep = add_endpoint(&*store, "t1", false).await;
     let mut tasks = Vec::new();
     for i in 0..40 {
@@ -411,7 +449,7 @@ pub(crate) async fn endpoint_modify_concurrent_is_atomic(store: Arc<dyn Store>) 
 }
 
 /// Deleting an endpoint drops its open deliveries but keeps delivered/failed history.
-pub(crate) async fn endpoint_delete_drops_open_deliveries(store: Arc<dyn Store>) {
+pub async fn endpoint_delete_drops_open_deliveries(store: Arc<dyn Store>) {
     let ep = add_endpoint(&*store, "t1", false).await;
     let keep = add_endpoint(&*store, "t1", false).await;
     let d1 = send(&*store, "t1", &[&ep, &keep], T0, T0).await;
@@ -449,7 +487,7 @@ pub(crate) async fn endpoint_delete_drops_open_deliveries(store: Arc<dyn Store>)
 // ---- enqueue ----------------------------------------------------------------------------------
 
 /// A message and its deliveries are stored as given, pending, with increasing `seq`.
-pub(crate) async fn enqueue_and_read_back(store: Arc<dyn Store>) {
+pub async fn enqueue_and_read_back(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     let b = add_endpoint(&*store, "t1", false).await;
     let msg = message("t1", T0, None);
@@ -512,7 +550,7 @@ pub(crate) async fn enqueue_and_read_back(store: Arc<dyn Store>) {
 }
 
 /// Re-used message or delivery ids fail with `AlreadyExists` and store nothing.
-pub(crate) async fn enqueue_duplicate_ids(store: Arc<dyn Store>) {
+pub async fn enqueue_duplicate_ids(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     let ids = send(&*store, "t1", &[&a], T0, T0).await;
     let first = get(&*store, &ids[0]).await;
@@ -554,7 +592,7 @@ pub(crate) async fn enqueue_duplicate_ids(store: Arc<dyn Store>) {
 }
 
 /// An idempotency key makes a repeated send of the same tenant a no-op, not another tenant's.
-pub(crate) async fn idempotency_key_per_tenant(store: Arc<dyn Store>) {
+pub async fn idempotency_key_per_tenant(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     let d = |ep: &Endpoint| {
         vec![NewDelivery {
@@ -598,7 +636,7 @@ pub(crate) async fn idempotency_key_per_tenant(store: Arc<dyn Store>) {
 }
 
 /// Many concurrent sends with one key: exactly one is created, all others name it.
-pub(crate) async fn idempotency_concurrent_single_winner(store: Arc<dyn Store>) {
+pub async fn idempotency_concurrent_single_winner(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     let mut tasks = Vec::new();
     for i in 0..16 {
@@ -633,7 +671,7 @@ pub(crate) async fn idempotency_concurrent_single_winner(store: Arc<dyn Store>) 
 }
 
 /// `list_deliveries` filters by endpoint, message and state, newest first, with a limit.
-pub(crate) async fn list_deliveries_filters_and_order(store: Arc<dyn Store>) {
+pub async fn list_deliveries_filters_and_order(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     let b = add_endpoint(&*store, "t1", false).await;
     let mut all = Vec::new();
@@ -709,7 +747,7 @@ pub(crate) async fn list_deliveries_filters_and_order(store: Arc<dyn Store>) {
 // ---- claims -----------------------------------------------------------------------------------
 
 /// Only due deliveries are claimed, in `(next_attempt_at, seq)` order.
-pub(crate) async fn claim_due_only_oldest_first(store: Arc<dyn Store>) {
+pub async fn claim_due_only_oldest_first(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     let late = send(&*store, "t1", &[&a], T0, T0 + 3 * SEC).await;
     let early = send(&*store, "t1", &[&a], T0 + 1, T0 + SEC).await;
@@ -736,7 +774,7 @@ pub(crate) async fn claim_due_only_oldest_first(store: Arc<dyn Store>) {
 }
 
 /// A claim marks deliveries in flight under the worker's lease and returns message + endpoint.
-pub(crate) async fn claim_sets_lease_and_returns_context(store: Arc<dyn Store>) {
+pub async fn claim_sets_lease_and_returns_context(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     let d = send(&*store, "t1", &[&a], T0, T0).await;
     let claimed = store.claim("worker-1", T0 + 10, LEASE, 5).await.unwrap();
@@ -763,7 +801,7 @@ pub(crate) async fn claim_sets_lease_and_returns_context(store: Arc<dyn Store>) 
 }
 
 /// Deliveries of disabled endpoints are not claimed; enabling makes them claimable again.
-pub(crate) async fn claim_skips_disabled_endpoints(store: Arc<dyn Store>) {
+pub async fn claim_skips_disabled_endpoints(store: Arc<dyn Store>) {
     let on = add_endpoint(&*store, "t1", false).await;
     let off = add_endpoint(&*store, "t1", false).await;
     let d_off = send(&*store, "t1", &[&off], T0, T0).await;
@@ -802,7 +840,7 @@ pub(crate) async fn claim_skips_disabled_endpoints(store: Arc<dyn Store>) {
 }
 
 /// `limit` caps a claim; zero claims nothing.
-pub(crate) async fn claim_respects_limit(store: Arc<dyn Store>) {
+pub async fn claim_respects_limit(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     for i in 0..7 {
         send(&*store, "t1", &[&a], T0 + i, T0 + i).await;
@@ -827,7 +865,7 @@ pub(crate) async fn claim_respects_limit(store: Arc<dyn Store>) {
 }
 
 /// An expired lease makes the delivery claimable again, by another worker.
-pub(crate) async fn lease_expiry_allows_reclaim(store: Arc<dyn Store>) {
+pub async fn lease_expiry_allows_reclaim(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     let d = send(&*store, "t1", &[&a], T0, T0).await;
     let lease = Duration::from_secs(10);
@@ -848,7 +886,7 @@ pub(crate) async fn lease_expiry_allows_reclaim(store: Arc<dyn Store>) {
 
 /// After another worker re-claimed an expired lease, the first worker's results are refused
 /// with `LeaseLost` and nothing of them is written.
-pub(crate) async fn stolen_lease_is_lost(store: Arc<dyn Store>) {
+pub async fn stolen_lease_is_lost(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     let d = send(&*store, "t1", &[&a], T0, T0).await;
     let lease = Duration::from_secs(10);
@@ -906,7 +944,7 @@ pub(crate) async fn stolen_lease_is_lost(store: Arc<dyn Store>) {
 }
 
 /// `renew_lease` moves the deadline so an old expiry no longer frees the delivery.
-pub(crate) async fn renew_lease_extends(store: Arc<dyn Store>) {
+pub async fn renew_lease_extends(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     let d = send(&*store, "t1", &[&a], T0, T0).await;
     store
@@ -941,7 +979,7 @@ pub(crate) async fn renew_lease_extends(store: Arc<dyn Store>) {
 }
 
 /// `complete` records the attempt and applies retry / delivered / failed atomically.
-pub(crate) async fn complete_retry_delivered_failed(store: Arc<dyn Store>) {
+pub async fn complete_retry_delivered_failed(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     let d = send(&*store, "t1", &[&a, &a], T0, T0).await;
     let (ok_id, bad_id) = (&d[0], &d[1]);
@@ -1038,7 +1076,7 @@ pub(crate) async fn complete_retry_delivered_failed(store: Arc<dyn Store>) {
 }
 
 /// `complete` without the lease (pending, finished, other owner, unknown) writes nothing.
-pub(crate) async fn complete_requires_lease(store: Arc<dyn Store>) {
+pub async fn complete_requires_lease(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     let d = send(&*store, "t1", &[&a], T0, T0).await;
     let cur = get(&*store, &d[0]).await;
@@ -1081,7 +1119,7 @@ pub(crate) async fn complete_requires_lease(store: Arc<dyn Store>) {
 }
 
 /// `release` gives a delivery back without an attempt.
-pub(crate) async fn release_returns_to_queue(store: Arc<dyn Store>) {
+pub async fn release_returns_to_queue(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     let d = send(&*store, "t1", &[&a], T0, T0).await;
     store.claim("w", T0, LEASE, 1).await.unwrap();
@@ -1115,7 +1153,7 @@ pub(crate) async fn release_returns_to_queue(store: Arc<dyn Store>) {
 
 /// A FIFO endpoint yields only its oldest open delivery, one at a time, in creation order;
 /// other endpoints are not held up.
-pub(crate) async fn fifo_one_at_a_time(store: Arc<dyn Store>) {
+pub async fn fifo_one_at_a_time(store: Arc<dyn Store>) {
     let fifo = add_endpoint(&*store, "t1", true).await;
     let free = add_endpoint(&*store, "t1", false).await;
     let mut order = Vec::new();
@@ -1160,7 +1198,7 @@ pub(crate) async fn fifo_one_at_a_time(store: Arc<dyn Store>) {
 }
 
 /// A FIFO head waiting for a retry holds back the rest; a failed head lets the next go.
-pub(crate) async fn fifo_head_waits_for_retry(store: Arc<dyn Store>) {
+pub async fn fifo_head_waits_for_retry(store: Arc<dyn Store>) {
     let fifo = add_endpoint(&*store, "t1", true).await;
     let d1 = send(&*store, "t1", &[&fifo], T0, T0).await;
     let d2 = send(&*store, "t1", &[&fifo], T0 + 1, T0).await;
@@ -1204,7 +1242,7 @@ pub(crate) async fn fifo_head_waits_for_retry(store: Arc<dyn Store>) {
 }
 
 /// A FIFO head whose worker died is reclaimed before anything behind it.
-pub(crate) async fn fifo_expired_head_reclaimed_first(store: Arc<dyn Store>) {
+pub async fn fifo_expired_head_reclaimed_first(store: Arc<dyn Store>) {
     let fifo = add_endpoint(&*store, "t1", true).await;
     let d1 = send(&*store, "t1", &[&fifo], T0, T0).await;
     let _d2 = send(&*store, "t1", &[&fifo], T0 + 1, T0).await;
@@ -1225,7 +1263,7 @@ pub(crate) async fn fifo_expired_head_reclaimed_first(store: Arc<dyn Store>) {
 // ---- operator actions -------------------------------------------------------------------------
 
 /// `fail_pending_for_endpoint` fails pending deliveries only, of that endpoint only.
-pub(crate) async fn fail_pending_for_endpoint_only_pending(store: Arc<dyn Store>) {
+pub async fn fail_pending_for_endpoint_only_pending(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     let b = add_endpoint(&*store, "t1", false).await;
     let flying = send(&*store, "t1", &[&a], T0, T0).await;
@@ -1258,7 +1296,7 @@ pub(crate) async fn fail_pending_for_endpoint_only_pending(store: Arc<dyn Store>
 }
 
 /// `redeliver` puts a finished delivery back to pending, due now, keeping its history.
-pub(crate) async fn redeliver_puts_back(store: Arc<dyn Store>) {
+pub async fn redeliver_puts_back(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     let d = send(&*store, "t1", &[&a], T0, T0).await;
     store.claim("w", T0, LEASE, 1).await.unwrap();
@@ -1298,7 +1336,7 @@ pub(crate) async fn redeliver_puts_back(store: Arc<dyn Store>) {
 }
 
 /// `recover` re-queues the endpoint's failed deliveries created at or after `since`.
-pub(crate) async fn recover_failed_since(store: Arc<dyn Store>) {
+pub async fn recover_failed_since(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     let b = add_endpoint(&*store, "t1", false).await;
     let old = send(&*store, "t1", &[&a], T0, T0).await;
@@ -1344,7 +1382,7 @@ pub(crate) async fn recover_failed_since(store: Arc<dyn Store>) {
 
 /// The attempt log by message (in order), by endpoint (newest first, limited), and failures
 /// in a half-open time range (oldest first).
-pub(crate) async fn attempt_queries(store: Arc<dyn Store>) {
+pub async fn attempt_queries(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     let b = add_endpoint(&*store, "t1", false).await;
     let d = send(&*store, "t1", &[&a, &b], T0, T0).await;
@@ -1440,7 +1478,7 @@ pub(crate) async fn attempt_queries(store: Arc<dyn Store>) {
 }
 
 /// `queue_depth` counts pending and in-flight; `next_due` is the earliest pending due time.
-pub(crate) async fn queue_depth_and_next_due(store: Arc<dyn Store>) {
+pub async fn queue_depth_and_next_due(store: Arc<dyn Store>) {
     assert_eq!(store.queue_depth().await.unwrap(), 0);
     assert_eq!(store.next_due().await.unwrap(), None);
     let a = add_endpoint(&*store, "t1", false).await;
@@ -1474,7 +1512,7 @@ pub(crate) async fn queue_depth_and_next_due(store: Arc<dyn Store>) {
 
 /// Claimers racing on a multi-thread runtime never get the same delivery, and together
 /// they get every one.
-pub(crate) async fn concurrent_claimers_disjoint(store: Arc<dyn Store>) {
+pub async fn concurrent_claimers_disjoint(store: Arc<dyn Store>) {
     let eps = [
         add_endpoint(&*store, "t1", false).await,
         add_endpoint(&*store, "t1", false).await,

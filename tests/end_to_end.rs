@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use hookwire::axum::Receiver;
 use hookwire::dispatch::model::{DeliveryFilter, DeliveryState, EnqueueResult};
-use hookwire::dispatch::registry::default_scheme;
 use hookwire::dispatch::{Dispatcher, DispatcherBuilder, NewEndpoint};
 use hookwire::events::Family;
 use hookwire_e2e::{Log, Seen, bind, router, serve};
@@ -111,7 +110,13 @@ async fn world() -> World {
             .unwrap();
         // The registry shows the secret once: the receiver is configured with it.
         let issued = ep.secret.clone().expect("a signed endpoint");
-        let receiver = Receiver::new(&default_scheme(family), &[issued.verification])
+        let scheme = ep
+            .info
+            .endpoint
+            .scheme
+            .clone()
+            .expect("the family's scheme");
+        let receiver = Receiver::new(&scheme, &[issued.verification])
             .unwrap()
             .with_family(family)
             .with_memory_replay_guard(1_000);

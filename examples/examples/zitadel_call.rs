@@ -132,10 +132,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
         ["337246363446151234".to_owned()],
     );
     // Loopback is refused by default; this example allows it explicitly.
-    let transport = Transport::new(TransportConfig {
-        guard: Arc::new(SsrfGuard::new().allow("127.0.0.0/8".parse::<IpCidr>()?)),
-        ..TransportConfig::default()
-    })?;
+    let transport = Transport::new(TransportConfig::default().guard(Arc::new(
+        SsrfGuard::new().allow("127.0.0.0/8".parse::<IpCidr>()?),
+    )))?;
     let executor =
         Executor::new(transport, [target], [execution])?.with_deadline(Duration::from_secs(10));
 

@@ -7,13 +7,13 @@
 use std::sync::Arc;
 
 use hookwire_dispatch::Dispatcher;
-use hookwire_dispatch::model::{Attempt, Delivery, DeliveryFilter, DeliveryState, now_millis};
+use hookwire_dispatch::model::{Attempt, Delivery, DeliveryFilter, DeliveryState};
 use hookwire_dispatch::store::SqliteStore;
 
 use crate::cli::{DeliveriesArgs, DeliveriesCommand};
 use crate::error::CliError;
 use crate::io::print_lines;
-use crate::time::{parse_time, rfc3339_millis};
+use crate::time::{parse_time, rfc3339_millis, unix_now_millis};
 
 pub(crate) async fn run(args: DeliveriesArgs) -> Result<(), CliError> {
     // Opening creates a missing file: refuse instead, a typo must not look like an empty store.
@@ -46,7 +46,7 @@ pub(crate) async fn run(args: DeliveriesArgs) -> Result<(), CliError> {
             )])
         }
         DeliveriesCommand::Recover { endpoint, since } => {
-            let since_ms = parse_time(&since, now_millis()).map_err(CliError::usage)?;
+            let since_ms = parse_time(&since, unix_now_millis()).map_err(CliError::usage)?;
             let n = dispatcher
                 .recover(&endpoint, since_ms)
                 .await

@@ -21,7 +21,6 @@ use axum::routing::post;
 use hookwire_dispatch::model::{
     DeliveryFilter, DeliveryState, EndpointStatus, EnqueueResult, new_id,
 };
-use hookwire_dispatch::registry::default_scheme;
 use hookwire_dispatch::ssrf::{IpCidr, SsrfGuard};
 use hookwire_dispatch::store::SqliteStore;
 use hookwire_dispatch::transport::{Transport, TransportConfig};
@@ -322,11 +321,14 @@ async fn run_in(
             .secret
             .as_ref()
             .ok_or_else(|| CliError::failed(format!("{} was created unsigned", spec.path)))?;
-        let verifier = Verifier::new(
-            &default_scheme(spec.family),
-            std::slice::from_ref(&issued.verification),
-        )
-        .map_err(failed)?;
+        let scheme = created
+            .info
+            .endpoint
+            .scheme
+            .clone()
+            .ok_or_else(|| CliError::failed(format!("{} was created unsigned", spec.path)))?;
+        let verifier =
+            Verifier::new(&scheme, std::slice::from_ref(&issued.verification)).map_err(failed)?;
         let receiver = Arc::new(Receiver {
             family: spec.family,
             mode: spec.mode,
@@ -398,9 +400,9 @@ async fn run_in(
                     sent_at.insert(message_id, t0);
                     progress.inc_length(deliveries as u64);
                 }
-                EnqueueResult::Duplicate { message_id } => {
+                other => {
                     return Err(CliError::failed(format!(
-                        "{message_id} was stored as a duplicate"
+                        "{other:?}: stored as a duplicate, not as a new message"
                     )));
                 }
             }
@@ -456,7 +458,7 @@ async fn run_in(
         {
             Some(found) => match found.endpoint.status {
                 EndpointStatus::Disabled { reason, .. } => Some(reason),
-                EndpointStatus::Enabled => None,
+                _ => None,
             },
             None => {
                 problems.push(format!(
@@ -787,10 +789,9 @@ async fn zitadel_execution(
     signing_key: &str,
 ) -> Result<Vec<String>, String> {
     let loopback: IpCidr = "127.0.0.0/8".parse().map_err(|e| format!("{e}"))?;
-    let transport = Transport::new(TransportConfig {
-        guard: Arc::new(SsrfGuard::new().allow(loopback)),
-        ..TransportConfig::default()
-    })
+    let transport = Transport::new(
+        TransportConfig::default().guard(Arc::new(SsrfGuard::new().allow(loopback))),
+    )
     .map_err(|e| e.to_string())?;
     let mut target = Target::rest_call(
         "demo-enrich-user",

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hookwire_dispatch::model::{DeliveryFilter, DeliveryState, EnqueueResult, now_millis};
+use hookwire_dispatch::model::{DeliveryFilter, DeliveryState, EnqueueResult};
 use hookwire_dispatch::store::MemoryStore;
 use hookwire_dispatch::{Dispatcher, NewEndpoint};
 use hookwire_retry::RetryPolicy;
@@ -15,6 +15,7 @@ use crate::cli::{SchemeName, SendArgs};
 use crate::error::CliError;
 use crate::io::{print_line, read_body, read_text_file};
 use crate::keys;
+use crate::time::unix_now_millis as now_millis;
 
 /// How often the attempt log is polled while the delivery runs.
 const POLL: Duration = Duration::from_millis(20);
@@ -78,6 +79,7 @@ pub(crate) async fn run(args: SendArgs) -> Result<(), CliError> {
         EnqueueResult::Created { message_id, .. } | EnqueueResult::Duplicate { message_id } => {
             message_id
         }
+        other => return Err(CliError::failed(format!("not queued: {other:?}"))),
     };
     print_line(&format!(
         "sending {message_id} ({event_type}, {} bytes) to {} signed with {}, retry preset {} \

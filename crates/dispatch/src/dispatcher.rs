@@ -349,6 +349,7 @@ impl fmt::Debug for Dispatcher {
 
 /// What [`Dispatcher::shutdown`] did with the work in flight.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ShutdownReport {
     /// Deliveries in flight whose processing ended before the deadline: an attempt recorded,
     /// or handed back to the store unattempted by the worker itself (circuit open, rate

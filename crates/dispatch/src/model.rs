@@ -39,7 +39,7 @@ pub fn new_id(prefix: &str) -> String {
 }
 
 /// The current time as [`UnixMillis`].
-pub fn now_millis() -> UnixMillis {
+pub(crate) fn now_millis() -> UnixMillis {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -75,6 +75,7 @@ pub struct EndpointSecret {
 /// How the dispatcher authenticates itself to an endpoint, sent on every request.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum Auth {
     /// No authentication header.
     #[default]
@@ -123,6 +124,7 @@ pub struct RateLimit {
 /// Whether an endpoint receives deliveries.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EndpointStatus {
     /// Receives deliveries.
     #[default]
@@ -355,6 +357,7 @@ pub enum Completion {
 
 /// What happened to a `send`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EnqueueResult {
     /// The message and its deliveries were stored.
     Created {

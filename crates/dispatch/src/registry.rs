@@ -19,7 +19,7 @@ use crate::model::{
 /// `X-ZTA-Signature` (`sha256=` form), Hub Message (placeholder header: set the one from the
 /// vendor console), ZITADEL `ZITADEL-Signature`, Zentitle `N-Signature` (RSA), Standard
 /// Webhooks `webhook-signature`.
-pub fn default_scheme(family: Family) -> Scheme {
+pub(crate) fn default_scheme(family: Family) -> Scheme {
     let name = match family {
         Family::ZeroTier => "zerotier",
         Family::Zta => "zta",
@@ -53,7 +53,8 @@ pub struct NewEndpoint {
     pub url: String,
     /// Subscribed event types (default `["*"]`).
     pub event_types: Vec<String>,
-    /// Signing scheme (default [`default_scheme`]); `None` sends unsigned requests.
+    /// Signing scheme (default: the family's own, e.g. `X-ZTC-Signature` for ZeroTier);
+    /// `None` sends unsigned requests.
     pub scheme: Option<Scheme>,
     /// A signing secret to use instead of a generated one (migration, tests).
     pub secret: Option<Secret>,
@@ -216,6 +217,7 @@ pub struct EndpointUpdate {
 
 /// A secret's metadata, as [`EndpointInfo`] shows it (never the value).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SecretInfo {
     /// When it was created.
     pub created_at: UnixMillis,
@@ -225,6 +227,7 @@ pub struct SecretInfo {
 
 /// An endpoint as `get` and `list` show it: every field except the secret values.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct EndpointInfo {
     /// The endpoint, with `secrets` emptied.
     pub endpoint: Endpoint,
@@ -247,6 +250,7 @@ impl From<Endpoint> for EndpointInfo {
 
 /// A generated secret, shown exactly once.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct IssuedSecret {
     /// The signing secret (the dispatcher keeps it).
     pub signing: Secret,
@@ -263,6 +267,7 @@ impl fmt::Debug for IssuedSecret {
 
 /// What [`Dispatcher::create_endpoint`] returns.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct CreatedEndpoint {
     /// The stored endpoint (without secret values).
     pub info: EndpointInfo,
@@ -279,6 +284,7 @@ impl CreatedEndpoint {
 
 /// What [`Dispatcher::rotate_secret`] returns.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct RotatedSecret {
     /// The new secret; the only time it is shown.
     pub secret: IssuedSecret,

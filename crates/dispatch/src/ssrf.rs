@@ -9,7 +9,7 @@
 //! The guard is applied twice in the HTTP path:
 //! - IP-literal URLs are checked before the request is built (the HTTP client never asks the
 //!   resolver about them);
-//! - names go through [`SsrfResolver`], a `reqwest` resolver that resolves once, drops every
+//! - names go through the guard's own `reqwest` resolver, which resolves once, drops every
 //!   refused address and hands the client only vetted ones, so a DNS answer that changes
 //!   between check and connect (rebinding) cannot slip through.
 //!
@@ -140,7 +140,7 @@ impl IpCidr {
     }
 
     /// Whether `ip` is inside this network (an IPv4 network never contains IPv6 addresses;
-    /// pass mapped addresses through [`canonical`] first).
+    /// pass IPv4-mapped IPv6 addresses through [`Ipv6Addr::to_canonical`] first).
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => prefix_eq(
@@ -196,7 +196,7 @@ impl FromStr for IpCidr {
 }
 
 /// The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`), otherwise `ip`.
-pub fn canonical(ip: IpAddr) -> IpAddr {
+pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
@@ -210,7 +210,7 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
 ///
 /// IPv4-mapped (`::ffff:0:0/96`), NAT64 well-known (`64:ff9b::/96`) and 6to4 (`2002::/16`)
 /// addresses are judged by the IPv4 address they carry.
-pub fn blocked_range(ip: IpAddr) -> Option<BlockedRange> {
+pub(crate) fn blocked_range(ip: IpAddr) -> Option<BlockedRange> {
     match ip {
         IpAddr::V4(v4) => blocked_v4(v4),
         IpAddr::V6(v6) => blocked_v6(v6),
@@ -357,13 +357,14 @@ impl SsrfGuard {
 #[error("name resolution failed: {0}")]
 pub(crate) struct ResolveFailed(pub(crate) String);
 
-/// How [`SsrfResolver`] turns a name into addresses before filtering them.
+/// How the guard's resolver turns a name into addresses before filtering them (see
+/// [`DispatcherBuilder::dns_resolver`](crate::DispatcherBuilder::dns_resolver)).
 pub type InnerResolver = Arc<dyn Resolve>;
 
 /// A `reqwest` resolver that resolves each name once and passes on only the addresses the
 /// [`SsrfGuard`] allows; the client connects to exactly those, so there is no second lookup.
 #[derive(Clone)]
-pub struct SsrfResolver {
+pub(crate) struct SsrfResolver {
     guard: Arc<SsrfGuard>,
     inner: Option<InnerResolver>,
 }
@@ -379,12 +380,12 @@ impl fmt::Debug for SsrfResolver {
 
 impl SsrfResolver {
     /// Resolves with the system resolver (`getaddrinfo` on a blocking thread).
-    pub fn new(guard: Arc<SsrfGuard>) -> Self {
+    pub(crate) fn new(guard: Arc<SsrfGuard>) -> Self {
         Self { guard, inner: None }
     }
 
     /// Resolves with `inner` (a custom DNS client, or a fixed table in tests), then filters.
-    pub fn with_inner(guard: Arc<SsrfGuard>, inner: InnerResolver) -> Self {
+    pub(crate) fn with_inner(guard: Arc<SsrfGuard>, inner: InnerResolver) -> Self {
         Self {
             guard,
             inner: Some(inner),

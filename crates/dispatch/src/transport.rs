@@ -7,7 +7,7 @@
 //! - [`redirect::Policy::none`](reqwest::redirect::Policy::none): a 3xx is an answer, never
 //!   followed (a redirect to an internal address would bypass the guard);
 //! - `no_proxy()`: `HTTP_PROXY` and friends in the environment are ignored;
-//! - [`SsrfResolver`]: names resolve once, refused addresses are dropped before connecting.
+//! - the guard's resolver: names resolve once, refused addresses are dropped before connecting.
 //!
 //! [`Transport::post`] never fails: every result, including a refused destination, comes back
 //! as an [`HttpResult`] whose [`Outcome`] the retry crate classifies.
@@ -24,22 +24,38 @@ use url::{Host, Url};
 
 use crate::ssrf::{InnerResolver, ResolveFailed, SsrfError, SsrfGuard, SsrfResolver};
 
-/// Settings for [`Transport::new`].
+/// Settings for [`Transport::new`]: start from [`TransportConfig::default`] and change what
+/// you need.
+///
+/// ```
+/// use std::sync::Arc;
+/// use hookwire_dispatch::ssrf::{IpCidr, SsrfGuard};
+/// use hookwire_dispatch::transport::{Transport, TransportConfig};
+///
+/// let loopback: IpCidr = "127.0.0.0/8".parse()?;
+/// let config = TransportConfig::default()
+///     .guard(Arc::new(SsrfGuard::new().allow(loopback)))
+///     .response_read_cap(4096);
+/// let transport = Transport::new(config)?;
+/// # let _ = transport;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
+#[must_use]
 pub struct TransportConfig {
     /// Which destinations are allowed.
-    pub guard: Arc<SsrfGuard>,
+    pub(crate) guard: Arc<SsrfGuard>,
     /// A custom name resolver (its answers are still filtered by the guard); `None`: system.
-    pub resolver: Option<InnerResolver>,
+    pub(crate) resolver: Option<InnerResolver>,
     /// A TLS configuration to use instead of ring + the platform trust store (for example one
     /// that trusts a private CA).
-    pub tls: Option<rustls::ClientConfig>,
+    pub(crate) tls: Option<rustls::ClientConfig>,
     /// Sent as `User-Agent` unless the request sets its own.
-    pub user_agent: String,
+    pub(crate) user_agent: String,
     /// At most this many response body bytes are read; the rest is never received.
-    pub response_read_cap: usize,
+    pub(crate) response_read_cap: usize,
     /// How long an idle pooled connection is kept.
-    pub pool_idle_timeout: Duration,
+    pub(crate) pool_idle_timeout: Duration,
 }
 
 impl fmt::Debug for TransportConfig {
@@ -68,6 +84,49 @@ impl Default for TransportConfig {
     }
 }
 
+impl TransportConfig {
+    /// Which destinations are allowed. Default: [`SsrfGuard::new`] (every private, loopback,
+    /// link-local and reserved range refused).
+    pub fn guard(mut self, guard: Arc<SsrfGuard>) -> Self {
+        self.guard = guard;
+        self
+    }
+
+    /// A custom name resolver; its answers are still filtered by the guard. Default: the
+    /// system resolver.
+    pub fn resolver(mut self, resolver: InnerResolver) -> Self {
+        self.resolver = Some(resolver);
+        self
+    }
+
+    /// A TLS configuration to use instead of ring + the platform trust store (for example one
+    /// that trusts a private CA). Default: [`default_tls_config`].
+    pub fn tls(mut self, tls: rustls::ClientConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Sent as `User-Agent` unless the request sets its own. Default:
+    /// [`DEFAULT_USER_AGENT`](crate::DEFAULT_USER_AGENT).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// At most this many response body bytes are read; the rest is never received.
+    /// Default: 64 KiB.
+    pub fn response_read_cap(mut self, bytes: usize) -> Self {
+        self.response_read_cap = bytes;
+        self
+    }
+
+    /// How long an idle pooled connection is kept. Default: 90 s.
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+}
+
 /// The HTTP client could not be built.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -82,6 +141,7 @@ pub enum TransportError {
 
 /// What one POST produced.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct HttpResult {
     /// The outcome for the retry policy.
     pub outcome: Outcome,

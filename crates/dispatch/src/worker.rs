@@ -447,7 +447,8 @@ async fn attempt(inner: &Arc<Inner>, worker: &str, cd: ClaimedDelivery, mut rng:
         Decision::RetryAfter(d) => Completion::Retry {
             at: finished.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)),
         },
-        Decision::GiveUp | Decision::GiveUpAndDisable => Completion::Failed,
+        // `GiveUp`, `GiveUpAndDisable`, and any decision a newer hookwire-retry adds: stop.
+        _ => Completion::Failed,
     };
     let success = outcome.is_success();
     let snippet_len = result.body.len().min(inner.config.snippet_cap);

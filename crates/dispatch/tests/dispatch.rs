@@ -105,7 +105,14 @@ async fn every_family_is_signed_and_verifies_on_the_receiver() {
         assert_eq!(h["authorization"], "Bearer tok-123");
         assert_eq!(h["x-tenant"], tenant.as_str());
         let ts: i64 = h["x-hookwire-timestamp"].to_str().unwrap().parse().unwrap();
-        assert!((ts - hookwire_dispatch::model::now_millis() / 1000).abs() < 30);
+        assert!(
+            (ts - std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64)
+                .abs()
+                < 30
+        );
         match family {
             Family::Zta => assert_eq!(h["x-zta-event"], *event),
             Family::StandardWebhooks => {
@@ -1000,13 +1007,7 @@ async fn shutdown_releases_work_that_does_not_finish() {
     let started = Instant::now();
     let report = d.shutdown(Duration::from_millis(200)).await;
     assert!(started.elapsed() < Duration::from_secs(2));
-    assert_eq!(
-        report,
-        hookwire_dispatch::ShutdownReport {
-            finished: 0,
-            released: 1
-        }
-    );
+    assert_eq!((report.finished, report.released), (0, 1));
     let ds = store
         .list_deliveries(&DeliveryFilter {
             message_id: Some(id),

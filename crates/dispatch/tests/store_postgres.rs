@@ -279,7 +279,10 @@ async fn outbox_insert_follows_the_callers_transaction() {
         endpoint_id: ep.id.clone(),
         next_attempt_at: T0,
     }];
-    let r = store.enqueue_in(&tx, &rolled, &d).await.unwrap();
+    let r = store
+        .enqueue_in_transaction(&tx, &rolled, &d)
+        .await
+        .unwrap();
     assert!(matches!(r, EnqueueResult::Created { deliveries: 1, .. }));
     tx.rollback().await.unwrap();
     assert!(store.get_message(&rolled.id).await.unwrap().is_none());
@@ -296,7 +299,7 @@ async fn outbox_insert_follows_the_callers_transaction() {
         endpoint_id: ep.id.clone(),
         next_attempt_at: T0,
     }];
-    store.enqueue_in(&tx, &kept, &d2).await.unwrap();
+    store.enqueue_in_transaction(&tx, &kept, &d2).await.unwrap();
     assert!(
         store.get_message(&kept.id).await.unwrap().is_none(),
         "invisible before commit"
@@ -310,7 +313,10 @@ async fn outbox_insert_follows_the_callers_transaction() {
     // Same idempotency key again, through the outbox: a no-op naming the first message.
     let again = message("t", T0, Some("k1"));
     let tx = client.transaction().await.unwrap();
-    let r = store.enqueue_in(&tx, &again, &[]).await.unwrap();
+    let r = store
+        .enqueue_in_transaction(&tx, &again, &[])
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(
         r,

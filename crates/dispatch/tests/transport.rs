@@ -22,11 +22,11 @@ fn loopback_guard() -> Arc<SsrfGuard> {
 }
 
 fn transport(guard: Arc<SsrfGuard>) -> Transport {
-    Transport::new(TransportConfig {
-        guard,
-        response_read_cap: 1024,
-        ..TransportConfig::default()
-    })
+    Transport::new(
+        TransportConfig::default()
+            .guard(guard)
+            .response_read_cap(1024),
+    )
     .unwrap()
 }
 
@@ -247,11 +247,11 @@ async fn names_resolving_to_refused_ranges_are_refused() {
     table.insert("mixed.test", vec![a("10.9.9.9"), a("127.0.0.1")]);
     let table: Arc<dyn Resolve> = Arc::new(Table(table));
 
-    let t = Transport::new(TransportConfig {
-        guard: Arc::new(SsrfGuard::new()),
-        resolver: Some(Arc::clone(&table)),
-        ..TransportConfig::default()
-    })
+    let t = Transport::new(
+        TransportConfig::default()
+            .guard(Arc::new(SsrfGuard::new()))
+            .resolver(Arc::clone(&table)),
+    )
     .unwrap();
     for name in [
         "metadata.test",
@@ -278,11 +278,11 @@ async fn names_resolving_to_refused_ranges_are_refused() {
     assert_eq!(server.count(), 0);
 
     // With loopback allow-listed, "mixed.test" connects to 127.0.0.1 only (10.9.9.9 dropped).
-    let t = Transport::new(TransportConfig {
-        guard: loopback_guard(),
-        resolver: Some(table),
-        ..TransportConfig::default()
-    })
+    let t = Transport::new(
+        TransportConfig::default()
+            .guard(loopback_guard())
+            .resolver(table),
+    )
     .unwrap();
     let r = post(&t, &format!("http://mixed.test:{port}/"), 2000).await;
     assert_eq!(r.outcome, Outcome::Success { status: 200 }, "{:?}", r.error);

@@ -25,10 +25,9 @@ const ADD_HUMAN: &str = "/zitadel.user.v2.UserService/AddHumanUser";
 const KEY: &str = "target-signing-key-1";
 
 fn transport() -> Transport {
-    Transport::new(TransportConfig {
-        guard: Arc::new(SsrfGuard::new().allow("127.0.0.0/8".parse::<IpCidr>().unwrap())),
-        ..TransportConfig::default()
-    })
+    Transport::new(TransportConfig::default().guard(Arc::new(
+        SsrfGuard::new().allow("127.0.0.0/8".parse::<IpCidr>().unwrap()),
+    )))
     .unwrap()
 }
 

@@ -98,6 +98,7 @@ impl HealthPolicy {
 /// The breaker's state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CircuitState {
     /// Requests flow; outcomes are counted in the window.
     #[default]
@@ -111,6 +112,7 @@ pub enum CircuitState {
 /// Why an endpoint was disabled.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "reason")]
+#[non_exhaustive]
 pub enum DisableReason {
     /// The endpoint answered 410 Gone.
     Gone,
@@ -153,6 +155,7 @@ impl fmt::Display for DisableReason {
 /// What [`EndpointHealth::record`] or [`EndpointHealth::poll`] changed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum HealthChange {
     /// Nothing the dispatcher must act on.
     None,
@@ -170,6 +173,7 @@ pub enum HealthChange {
 /// consecutive-failure rule counts deliveries that ended failed, not attempts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Finality {
     /// Another attempt of the same delivery follows (a retry is scheduled).
     Retrying,

@@ -104,6 +104,7 @@ pub struct EntropyError;
 /// How a nominal delay is spread. Percentages are whole numbers (`20` = 20 %).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "mode")]
+#[non_exhaustive]
 pub enum Jitter {
     /// The nominal delay, exactly.
     #[default]

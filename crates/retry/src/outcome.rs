@@ -11,6 +11,7 @@ use crate::RetryAfter;
 /// [`Outcome::Status`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Outcome {
     /// A 2xx response.
     Success {
@@ -93,6 +94,7 @@ impl Outcome {
 /// What an outcome means for the delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Class {
     /// Delivered.
     Success,

@@ -21,6 +21,7 @@ pub const MAX_ATTEMPTS: u32 = 10_000;
 /// first attempt. Durations serialize as whole milliseconds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
+#[non_exhaustive]
 pub enum Backoff {
     /// Never retry (the policy allows exactly one attempt).
     None,
@@ -125,6 +126,7 @@ fn exponential(base: Duration, factor: f64, cap: Duration, k: u32) -> Duration {
 /// delay (no jitter on top: the server named a time); the deadline still applies.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "rule")]
+#[non_exhaustive]
 pub enum RetryAfterRule {
     /// Ignore the header; use the policy's own delay.
     #[default]
@@ -162,6 +164,7 @@ impl RetryAfterRule {
 /// What to do after an attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Decision {
     /// Delivered; nothing more to do.
     Done,

@@ -4,7 +4,7 @@
 //! - `SqliteStore` (feature `sqlite`, on by default): the embedded durable default, one file.
 //! - `PostgresStore` (feature `postgres`): one queue shared by many processes on many machines.
 //!
-//! Every backend passes the same [`conformance`] suite (feature `conformance`), published so
+//! Every backend passes the same `store::conformance` suite (feature `conformance`), published so
 //! that a backend of your own can run it too.
 //!
 //! # Claims and leases
@@ -120,7 +120,7 @@ pub type EndpointChange = Box<dyn FnOnce(&mut Endpoint) + Send>;
 /// backend, and nothing more.
 ///
 /// Implement it to keep webhooks in a database of your own; run the published
-/// [`conformance`] suite (feature `conformance`) in your tests to check that your backend
+/// `store::conformance` suite (feature `conformance`) in your tests to check that your backend
 /// keeps this contract. The records are plain data ([`crate::model`]); errors are
 /// [`StoreError`]s, whose variants are part of the contract ([`StoreError::NotFound`],
 /// [`StoreError::AlreadyExists`], [`StoreError::LeaseLost`] mean exactly what the methods

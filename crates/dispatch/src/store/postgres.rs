@@ -99,6 +99,7 @@ struct Inner {
 
 /// What [`PostgresStore::purge`] deleted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PurgeReport {
     /// Delivered messages deleted (with their deliveries and attempts).
     pub messages: u64,
@@ -292,7 +293,7 @@ impl PostgresStore {
     }
 
     /// The pool this store uses (for example to open the transaction of
-    /// [`enqueue_in`](Self::enqueue_in)).
+    /// [`enqueue_in_transaction`](Self::enqueue_in_transaction)).
     pub fn connection_pool(&self) -> &Pool {
         &self.inner.pool
     }
@@ -317,7 +318,7 @@ impl PostgresStore {
     ///
     /// Runs exactly the SQL of [`Store::enqueue`]. On an error the transaction is unusable
     /// (PostgreSQL aborts it): roll it back.
-    pub async fn enqueue_in(
+    pub async fn enqueue_in_transaction(
         &self,
         tx: &tokio_postgres::Transaction<'_>,
         message: &NewMessage,
@@ -328,7 +329,7 @@ impl PostgresStore {
     }
 
     /// The outbox: reads the tenant's endpoints through the caller's transaction, lets
-    /// `rows` fan out, and stores the result with [`enqueue_in`](Self::enqueue_in), all in a
+    /// `rows` fan out, and stores the result with [`enqueue_in_transaction`](Self::enqueue_in_transaction), all in a
     /// savepoint. On an error the savepoint is rolled back, so the caller's transaction stays
     /// usable and keeps its own writes.
     pub(crate) async fn enqueue_fanned_out(
@@ -348,7 +349,8 @@ impl PostgresStore {
                 .map(|r| rows::endpoint(r, 0))
                 .collect::<StoreResult<Vec<_>>>()?;
             let (message, deliveries) = rows(&endpoints);
-            self.enqueue_in(&savepoint, &message, &deliveries).await
+            self.enqueue_in_transaction(&savepoint, &message, &deliveries)
+                .await
         }
         .await;
         match result {
@@ -525,7 +527,7 @@ fn parse_url(url: &str) -> StoreResult<tokio_postgres::Config> {
 }
 
 /// The enqueue transaction body, shared by [`Store::enqueue`] and
-/// [`PostgresStore::enqueue_in`].
+/// [`PostgresStore::enqueue_in_transaction`].
 async fn enqueue_on(
     tx: &tokio_postgres::Transaction<'_>,
     st: &EnqueueStatements<'_>,

@@ -81,6 +81,7 @@ pub(super) type BoxedJob = Box<dyn WriteJob>;
 
 /// What the writer thread has done: see [`SqliteStore::write_stats`](super::SqliteStore::write_stats).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WriteStats {
     /// Write operations run (each `enqueue`, `claim`, `complete`, …, one job; on an in-memory
     /// store reads go through the writer too and count here). The two fields are read

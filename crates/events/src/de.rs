@@ -80,7 +80,7 @@ pub(crate) struct RawObject<'a> {
 
 impl<'a> RawObject<'a> {
     /// `None` unless `bytes` are exactly one valid JSON object.
-    fn parse(bytes: &'a [u8]) -> Option<Self> {
+    pub(crate) fn parse(bytes: &'a [u8]) -> Option<Self> {
         let RawEntries(mut entries) = serde_json::from_slice(bytes).ok()?;
         // Stable: among equal keys the document order stays, and the last one is kept.
         entries.sort_by(|a, b| a.0.cmp(&b.0));
@@ -145,6 +145,13 @@ pub(crate) fn raw_str(raw: &RawValue) -> Option<Cow<'_, str>> {
 /// Deserializes one raw value into `T`; `None` on any error.
 pub(crate) fn from_raw<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Option<T> {
     serde_json::from_str(raw.get()).ok()
+}
+
+/// [`from_raw`] for a typed object one level down (a content object, a payload): when serde
+/// refuses it (a repeated key is a duplicate field to serde's derive), it is read once more as
+/// a [`RawObject`], which keeps the last of repeated keys, as the reference path does.
+pub(crate) fn from_raw_object<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Option<T> {
+    from_raw(raw).or_else(|| RawObject::parse(raw.get().as_bytes())?.into_typed())
 }
 
 /// Whether a raw value is `{}` (JSON whitespace allowed inside).
@@ -464,3 +471,6 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Value {
 pub(crate) fn to_vec<T: serde::Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests;

@@ -462,7 +462,7 @@ impl Event {
         })
     }
 
-    fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
+    pub(crate) fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
         if object.get("type").is_some_and(|t| t.get().starts_with('"')) {
             return zapi::Callback::from_raw(object).map(Self::ZApi);
         }

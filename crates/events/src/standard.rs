@@ -56,7 +56,7 @@ impl Event {
         })
     }
 
-    fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
+    pub(crate) fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
         let raw: Raw = object.into_typed()?;
         Some(Self {
             kind: raw.kind,

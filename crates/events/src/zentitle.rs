@@ -344,7 +344,7 @@ impl Event {
         })
     }
 
-    fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
+    pub(crate) fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
         let raw: RawEvent<&RawValue> = object.into_typed()?;
         let code = EventCode::from_wire(&raw.event_code);
         let payload = if de::raw_is_empty_object(raw.payload) {
@@ -352,16 +352,16 @@ impl Event {
         } else {
             match code {
                 EventCode::CustomerCreated | EventCode::CustomerUpdated => {
-                    Payload::Customer(de::from_raw(raw.payload)?)
+                    Payload::Customer(de::from_raw_object(raw.payload)?)
                 }
                 EventCode::SeatActivated | EventCode::SeatDeactivated => {
-                    Payload::Seat(de::from_raw(raw.payload)?)
+                    Payload::Seat(de::from_raw_object(raw.payload)?)
                 }
                 EventCode::EntitlementGroupCreated
                 | EventCode::EntitlementGroupUpdated
                 | EventCode::UsageSummary
                 | EventCode::Other(_) => Payload::Other(de::from_raw(raw.payload)?),
-                _ => Payload::Entitlement(de::from_raw(raw.payload)?),
+                _ => Payload::Entitlement(de::from_raw_object(raw.payload)?),
             }
         };
         Some(Self {

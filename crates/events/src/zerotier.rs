@@ -213,7 +213,7 @@ macro_rules! hooks {
             }
 
             /// The direct path of [`parse`]: `None` to leave the input to [`from_value`](Self::from_value).
-            fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
+            pub(crate) fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
                 let ty = HookType::from_wire(&object.str("hook_type")?);
                 Some(match ty {
                     $( HookType::$variant => Hook::$variant(object.into_typed()?), )*

@@ -502,7 +502,7 @@ impl Payload {
         )
     }
 
-    fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
+    pub(crate) fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
         let has = |k: &str| object.has(k);
         Some(
             if has("forwardedStatusCode") || has("forwardedErrorMessage") {

@@ -332,14 +332,14 @@ impl Event {
         })
     }
 
-    fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
+    pub(crate) fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
         let raw: RawEvent<&RawValue> = object.into_typed()?;
         let data = match EventKind::from_wire(&raw.event) {
-            EventKind::Pageview => Data::Pageview(de::from_raw(raw.data)?),
-            EventKind::Event => Data::Event(de::from_raw(raw.data)?),
-            EventKind::Goal => Data::Goal(de::from_raw(raw.data)?),
-            EventKind::Alert => Data::Alert(de::from_raw(raw.data)?),
-            EventKind::Test => Data::Test(de::from_raw(raw.data)?),
+            EventKind::Pageview => Data::Pageview(de::from_raw_object(raw.data)?),
+            EventKind::Event => Data::Event(de::from_raw_object(raw.data)?),
+            EventKind::Goal => Data::Goal(de::from_raw_object(raw.data)?),
+            EventKind::Alert => Data::Alert(de::from_raw_object(raw.data)?),
+            EventKind::Test => Data::Test(de::from_raw_object(raw.data)?),
             _ => Data::Other(de::from_raw(raw.data)?),
         };
         Some(Self {

@@ -234,15 +234,15 @@ impl Content {
         for key in Self::TYPED {
             if let Some(v) = object.remove(key) {
                 let c = match *key {
-                    "text" => de::from_raw(v).map(Self::Text),
-                    "image" => de::from_raw(v).map(Self::Image),
-                    "audio" => de::from_raw(v).map(Self::Audio),
-                    "video" => de::from_raw(v).map(Self::Video),
-                    "document" => de::from_raw(v).map(Self::Document),
-                    "contact" => de::from_raw(v).map(Self::Contact),
-                    "location" => de::from_raw(v).map(Self::Location),
-                    "sticker" => de::from_raw(v).map(Self::Sticker),
-                    _ => de::from_raw(v).map(Self::Reaction),
+                    "text" => de::from_raw_object(v).map(Self::Text),
+                    "image" => de::from_raw_object(v).map(Self::Image),
+                    "audio" => de::from_raw_object(v).map(Self::Audio),
+                    "video" => de::from_raw_object(v).map(Self::Video),
+                    "document" => de::from_raw_object(v).map(Self::Document),
+                    "contact" => de::from_raw_object(v).map(Self::Contact),
+                    "location" => de::from_raw_object(v).map(Self::Location),
+                    "sticker" => de::from_raw_object(v).map(Self::Sticker),
+                    _ => de::from_raw_object(v).map(Self::Reaction),
                 };
                 return c.map(Some).ok_or(());
             }

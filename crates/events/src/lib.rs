@@ -40,8 +40,9 @@
 //!   Integers are kept exactly when they fit `i64` or `u64`; an integer beyond 64 bits is read
 //!   as the nearest `f64` and written back in float notation (`18446744073709551616` becomes
 //!   `1.8446744073709552e19`): its value is kept to 17 significant digits, not exactly.
-//!   serde_json's `arbitrary_precision` would keep it, but it breaks numbers inside the
-//!   `#[serde(flatten)]` maps every type uses to keep unknown fields.
+//!   serde_json's `arbitrary_precision` would keep it exactly, but Cargo turns it on for
+//!   every crate of a build, it keeps every number as a string, and serde's buffered
+//!   (`untagged`) enums then refuse float fields, so this crate does not enable it.
 //! - **Typed errors**: [`ParseError`] names the field path that failed; no input panics.
 //!
 //! No I/O and no async: this crate only turns bytes into types and back.

@@ -1,5 +1,6 @@
 //! Verify throughput next to a bare `Hmac<Sha256>` and the `standardwebhooks` crate, in the
-//! same run; RSA-2048 (Zentitle) verify and sign.
+//! same run; RSA-2048 (Zentitle) verify and sign on ring, next to the `rsa` crate and to
+//! OpenSSL (`openssl speed -seconds 3 rsa2048`, run by this bench and printed to stderr).
 //!
 //! `cargo bench -p hookwire-benches --bench verify -- --measurement-time 2 --warm-up-time 1`
 //!
@@ -127,26 +128,74 @@ fn verify(c: &mut Criterion) {
         group.finish();
     }
 }
+
+/// OpenSSL's RSA-2048 rates on this machine, measured now (`openssl speed -seconds 3
+/// rsa2048`, one process): `(sign/s, verify/s)`, or `None` without an `openssl` binary.
+fn openssl_speed_rsa2048() -> Option<(f64, f64)> {
+    let out = std::process::Command::new("openssl")
+        .args(["speed", "-seconds", "3", "rsa2048"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    // The result line: `rsa 2048 bits 0.000915s 0.000027s   1092.5  37037.0`.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("rsa") && l.contains("2048 bits"))?;
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let verify = fields.last()?.parse().ok()?;
+    let sign = fields.get(fields.len().checked_sub(2)?)?.parse().ok()?;
+    Some((sign, verify))
+}
+
+/// RSA-2048 (Zentitle) on ring through hookwire, next to the `rsa` crate (the path hookwire
+/// used before issue 20) and OpenSSL's own rates measured in the same run by `openssl speed`
+/// (printed; ratio = hookwire rate / OpenSSL rate = OpenSSL time / hookwire time).
 fn rsa(c: &mut Criterion) {
+    use rsa::pkcs8::DecodePrivateKey as _;
+    use rsa::signature::{RandomizedSigner as _, Verifier as _};
+
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/specs/vectors/");
-    let private = Secret::new(
-        std::fs::read_to_string(format!("{dir}zentitle_test_private_key.pem")).unwrap(),
-    );
+    let pem = std::fs::read_to_string(format!("{dir}zentitle_test_private_key.pem")).unwrap();
+    let private = Secret::new(pem.as_str());
     let public = Scheme::Zentitle.verification_secret(&private).unwrap();
     let body = vec![b'x'; 1024];
     let signer = Signer::new(&Scheme::Zentitle, &[private]).unwrap();
     let headers = header_map(signer.sign("", 0, &body).unwrap());
     let verifier = Verifier::new(&Scheme::Zentitle, &[public]).unwrap();
+
+    let old_key = rsa::RsaPrivateKey::from_pkcs8_pem(&pem).unwrap();
+    let old_signer = rsa::pkcs1v15::SigningKey::<rsa::sha2::Sha256>::new(old_key.clone());
+    let old_verifier =
+        rsa::pkcs1v15::VerifyingKey::<rsa::sha2::Sha256>::new(old_key.to_public_key());
+    let old_sig = old_signer.sign_with_rng(&mut rsa::rand_core::OsRng, &body);
+    assert!(old_verifier.verify(&body, &old_sig).is_ok());
+
+    match openssl_speed_rsa2048() {
+        Some((sign, verify)) => eprintln!(
+            "openssl speed rsa2048 (same run): sign {sign:.1}/s ({:.1} us), verify {verify:.1}/s ({:.2} us)",
+            1e6 / sign,
+            1e6 / verify
+        ),
+        None => eprintln!("openssl speed rsa2048: no openssl binary, no OpenSSL baseline"),
+    }
+
     let mut group = c.benchmark_group("rsa2048_zentitle_1k");
-    group.bench_function("verify", |b| {
+    group.bench_function("verify_ring", |b| {
         b.iter(|| {
             verifier
                 .verify_ignoring_time(black_box(&body), &headers)
                 .is_ok()
         })
     });
-    group.bench_function("sign_blinded", |b| {
+    group.bench_function("sign_ring", |b| {
         b.iter(|| signer.sign("", 0, black_box(&body)).unwrap())
+    });
+    group.bench_function("verify_rsa_crate_old_path", |b| {
+        b.iter(|| old_verifier.verify(black_box(&body), &old_sig).is_ok())
+    });
+    group.bench_function("sign_rsa_crate_old_path_blinded", |b| {
+        b.iter(|| old_signer.sign_with_rng(&mut rsa::rand_core::OsRng, black_box(&body)))
     });
     group.finish();
 }

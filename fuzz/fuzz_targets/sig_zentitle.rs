@@ -1,8 +1,8 @@
-//! Zentitle: public-key text parsing and `N-Signature` verification never panic, and no
-//! signature verifies any body but the one the spec vector signs.
+//! Zentitle: public- and private-key parsing (every form) and `N-Signature` verification never
+//! panic, and no signature verifies any body but the one the spec vector signs.
 #![no_main]
 
-use hookwire_signature::zentitle::PublicKey;
+use hookwire_signature::zentitle::{PrivateKey, PublicKey};
 use hookwire_signature::{Error, Scheme, Secret, Verifier};
 use libfuzzer_sys::fuzz_target;
 
@@ -12,6 +12,7 @@ const MODULUS: &str = "wmjl_JnxzSnMQKO1O7qQdZtD1njvw41ux5v0jv5jqi1e5bYbmnvtKPJ48
 const VECTOR_BODY: &str = r#"{"eventId":"event_NsqUHwSXC0S4f4vuNkegSg","eventDate":"2025-06-06T11:39:22.739326Z","eventCode":"customer.created","resourceId":"cust_ILLqMyx3UUy_n5cZqui7NQ","callAttempt":1,"payload":{"customerId":"cust_ILLqMyx3UUy_n5cZqui7NQ","name":"Acme"}}"#;
 
 fuzz_target!(|data: &[u8]| {
+    let _ = PrivateKey::from_der(data);
     let (value, body) = match data.iter().position(|&b| b == 0) {
         Some(i) => (&data[..i], &data[i + 1..]),
         None => (data, &[][..]),
@@ -21,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = PublicKey::from_text(value);
     let _ = PublicKey::from_der(value.as_bytes());
+    let _ = PrivateKey::from_pem(value);
     let v = Verifier::new(&Scheme::Zentitle, &[Secret::new(MODULUS)]).expect("vendor key");
     match v.verify_pairs_at(body, &[("N-Signature", value)], 0) {
         // Only the spec's own signed body can verify: anything else would be a forgery.

@@ -1,8 +1,25 @@
-//! Parsing plumbing shared by every family: bytes → `serde_json::Value` (duplicate keys:
-//! the last one wins) → typed structs, with field paths in errors.
+//! Parsing plumbing shared by every family.
+//!
+//! Two paths give the same result. The **direct path** ([`parse_with`], [`RawObject`]) reads
+//! the top-level object once without decoding its values (keys and each value's raw text,
+//! sorted, the last of repeated keys kept), picks the type from the discriminator and
+//! deserializes every field straight from its bytes into its final type. The **reference
+//! path** reads the bytes into a `serde_json::Value` (where the last of repeated keys wins at
+//! every depth) and converts it, naming the failing field's path in errors.
+//!
+//! The direct path gives up (and the reference path runs) on anything it does not handle the
+//! same way: any error at all (so every error, message and path comes from the reference
+//! path), a repeated key below the top level inside a typed struct (serde's derive refuses it
+//! as a duplicate field, where the reference path keeps the last), and documents nested deep
+//! enough to reach serde_json's recursion limit (the direct path reads values with a fresh
+//! limit). Unknown fields, `Value`/[`Object`] fields and `null` are read the same way by both.
 
-use serde::de::DeserializeOwned;
+use std::borrow::Cow;
+
+use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
+use serde::de::{DeserializeOwned, DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::{ParseError, join_path};
@@ -18,6 +35,245 @@ pub(crate) fn kind_of(v: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::Array(_) => "array",
         Value::Object(_) => "object",
+    }
+}
+
+/// Parses `bytes` on the direct path with `fast`, or, when it gives up (`None`), on the
+/// reference path with `slow` (see the module docs).
+pub(crate) fn parse_with<'a, T>(
+    bytes: &'a [u8],
+    fast: impl FnOnce(RawObject<'a>) -> Option<T>,
+    slow: impl FnOnce(Value) -> Result<T, ParseError>,
+) -> Result<T, ParseError> {
+    if !may_reach_depth_limit(bytes)
+        && let Some(object) = RawObject::parse(bytes)
+        && let Some(parsed) = fast(object)
+    {
+        return Ok(parsed);
+    }
+    slow(parse_value(bytes)?)
+}
+
+/// Parses bytes holding one object of type `T` (direct path, then reference path).
+pub(crate) fn parse_typed<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ParseError> {
+    parse_with(bytes, RawObject::into_typed, |v| from_value(v, ""))
+}
+
+/// serde_json refuses documents nested 128 deep; the direct path reads each top-level value
+/// with a fresh limit, so it stands aside for any document that could be that deep (at least
+/// 128 opening brackets). Counting is one vectorized pass: `b | 0x20 == b'{'` holds exactly
+/// for `[` and `{`.
+fn may_reach_depth_limit(bytes: &[u8]) -> bool {
+    bytes.len() >= 256
+        && bytes
+            .iter()
+            .map(|&b| usize::from(b | 0x20 == b'{'))
+            .sum::<usize>()
+            >= 127
+}
+
+/// A top-level JSON object read without decoding its values: each key (borrowed unless it has
+/// escapes) with its value's raw text, sorted by key, the last of repeated keys kept.
+pub(crate) struct RawObject<'a> {
+    entries: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+impl<'a> RawObject<'a> {
+    /// `None` unless `bytes` are exactly one valid JSON object.
+    pub(crate) fn parse(bytes: &'a [u8]) -> Option<Self> {
+        let RawEntries(mut entries) = serde_json::from_slice(bytes).ok()?;
+        // Stable: among equal keys the document order stays, and the last one is kept.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut unique: Vec<(Cow<'a, str>, &'a RawValue)> = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match unique.last_mut() {
+                Some(last) if last.0 == entry.0 => *last = entry,
+                _ => unique.push(entry),
+            }
+        }
+        Some(Self { entries: unique })
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.entries
+            .binary_search_by(|(k, _)| k.as_ref().cmp(key))
+            .ok()
+    }
+
+    /// The raw value at `key`.
+    pub(crate) fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.position(key).map(|i| self.entries[i].1)
+    }
+
+    /// Whether `key` is present (with any value, `null` included).
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+
+    /// Takes `key` out of the object.
+    pub(crate) fn remove(&mut self, key: &str) -> Option<&'a RawValue> {
+        self.position(key).map(|i| self.entries.remove(i).1)
+    }
+
+    /// The string at `key`, if it is a string.
+    pub(crate) fn str(&self, key: &str) -> Option<Cow<'a, str>> {
+        raw_str(self.get(key)?)
+    }
+
+    /// Deserializes the whole object into `T`; `None` on any error.
+    pub(crate) fn into_typed<T: Deserialize<'a>>(self) -> Option<T> {
+        T::deserialize(RawObjectDe {
+            entries: self.entries.into_iter(),
+            value: None,
+        })
+        .ok()
+    }
+}
+
+/// A raw JSON string's text; `None` if the value is not a string.
+pub(crate) fn raw_str(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let text = raw.get();
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    if inner.contains('\\') {
+        serde_json::from_str::<String>(text).ok().map(Cow::Owned)
+    } else {
+        // serde_json checked it: no control characters, valid UTF-8, no escapes to decode.
+        Some(Cow::Borrowed(inner))
+    }
+}
+
+/// Deserializes one raw value into `T`; `None` on any error.
+pub(crate) fn from_raw<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Option<T> {
+    serde_json::from_str(raw.get()).ok()
+}
+
+/// [`from_raw`] for a typed object one level down (a content object, a payload): when serde
+/// refuses it (a repeated key is a duplicate field to serde's derive), it is read once more as
+/// a [`RawObject`], which keeps the last of repeated keys, as the reference path does.
+pub(crate) fn from_raw_object<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Option<T> {
+    from_raw(raw).or_else(|| RawObject::parse(raw.get().as_bytes())?.into_typed())
+}
+
+/// Whether a raw value is `{}` (JSON whitespace allowed inside).
+pub(crate) fn raw_is_empty_object(raw: &RawValue) -> bool {
+    raw.get()
+        .strip_prefix('{')
+        .and_then(|r| r.strip_suffix('}'))
+        .is_some_and(|inside| inside.trim().is_empty())
+}
+
+struct RawEntries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for RawEntries<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(EntriesVisitor)
+    }
+}
+
+struct EntriesVisitor;
+
+impl<'de> Visitor<'de> for EntriesVisitor {
+    type Value = RawEntries<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(16));
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            entries.push((key, map.next_value::<&'de RawValue>()?));
+        }
+        Ok(RawEntries(entries))
+    }
+}
+
+/// A key, borrowed from the input when it has no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(KeySeed)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string key")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// A [`RawObject`] as a serde map: keys as given, each value read by serde_json from its raw
+/// text straight into the type the visitor asks for.
+struct RawObjectDe<'a> {
+    entries: std::vec::IntoIter<(Cow<'a, str>, &'a RawValue)>,
+    value: Option<&'a RawValue>,
+}
+
+impl<'de> Deserializer<'de> for RawObjectDe<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_map(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+impl<'de> MapAccess<'de> for RawObjectDe<'de> {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        let Some((key, value)) = self.entries.next() else {
+            return Ok(None);
+        };
+        self.value = Some(value);
+        match key {
+            Cow::Borrowed(k) => seed.deserialize(BorrowedStrDeserializer::new(k)),
+            Cow::Owned(k) => seed.deserialize(StringDeserializer::new(k)),
+        }
+        .map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
+        let raw = self
+            .value
+            .take()
+            .ok_or_else(|| <Self::Error as serde::de::Error>::custom("value without a key"))?;
+        let mut de = serde_json::Deserializer::from_str(raw.get());
+        let value = seed.deserialize(&mut de)?;
+        de.end()?;
+        Ok(value)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.entries.len())
     }
 }
 
@@ -215,3 +471,6 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Value {
 pub(crate) fn to_vec<T: serde::Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests;

@@ -193,7 +193,7 @@ impl std::fmt::Debug for Webhook {
 impl Webhook {
     /// Parses the resource from JSON bytes (duplicate keys: the last wins).
     pub fn from_json(bytes: &[u8]) -> Result<Self, ParseError> {
-        de::from_value(de::parse_value(bytes)?, "")
+        de::parse_typed(bytes)
     }
 }
 
@@ -462,6 +462,16 @@ impl Event {
         })
     }
 
+    pub(crate) fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
+        if object.get("type").is_some_and(|t| t.get().starts_with('"')) {
+            return zapi::Callback::from_raw(object).map(Self::ZApi);
+        }
+        if object.has("message") || object.has("messageEventType") {
+            return Some(Self::Default(Box::new(object.into_typed()?)));
+        }
+        None
+    }
+
     /// The type carried by the payload: `messageEventType` (`NEW_MESSAGE` when absent) or
     /// the Z-API `type` as sent.
     pub fn event_type(&self) -> &str {
@@ -496,5 +506,5 @@ deserialize_via_value!(Event);
 
 /// Parses a Hub Message webhook body (DEFAULT or Z_API format).
 pub fn parse(bytes: &[u8]) -> Result<Event, ParseError> {
-    Event::from_value(de::parse_value(bytes)?)
+    de::parse_with(bytes, Event::from_raw, Event::from_value)
 }

@@ -22,13 +22,27 @@
 //! [`hub_message::zapi`]), [`zitadel`], [`zentitle`], [`standard`]) has its own `parse(bytes)`,
 //! an `EVENT_TYPES` list and constructors for senders. The rules every type follows:
 //!
-//! - **Duplicate keys**: bytes are read into a `serde_json::Value` first, where the last of
-//!   repeated keys wins (vendor examples repeat `instanceId`), then converted into types.
+//! - **Straight from the bytes**: `parse` reads the top-level object once without decoding
+//!   its values, takes the discriminator from it and deserializes each field straight into
+//!   its type (no `serde_json::Value` in between). Any error, and the rare inputs that path
+//!   does not read the same way, go through a `Value` first (the reference path), so errors
+//!   and results are the same either way.
+//! - **Duplicate keys**: the last of repeated keys wins, at every depth (vendor examples
+//!   repeat `instanceId` and `thumbnailUrl`).
 //! - **Forward compatible**: an unknown event type parses into an `Unknown`/`Other` variant
 //!   that keeps the type name and the whole JSON; it is never an error.
 //! - **Lossless**: unknown fields are kept in each type's flattened `extra` map, and
 //!   `null` stays distinct from absent, so serializing a parsed event gives back a JSON value
 //!   equal to the input.
+//! - **Numbers**: every float is read correctly rounded (the nearest double, as Rust's
+//!   `str::parse::<f64>` reads it; serde_json's `float_roundtrip`) and written back in the
+//!   shortest form that reads as the same double, so parse → serialize → parse is stable.
+//!   Integers are kept exactly when they fit `i64` or `u64`; an integer beyond 64 bits is read
+//!   as the nearest `f64` and written back in float notation (`18446744073709551616` becomes
+//!   `1.8446744073709552e19`): its value is kept to 17 significant digits, not exactly.
+//!   serde_json's `arbitrary_precision` would keep it exactly, but Cargo turns it on for
+//!   every crate of a build, it keeps every number as a string, and serde's buffered
+//!   (`untagged`) enums then refuse float fields, so this crate does not enable it.
 //! - **Typed errors**: [`ParseError`] names the field path that failed; no input panics.
 //!
 //! No I/O and no async: this crate only turns bytes into types and back.

@@ -56,6 +56,16 @@ impl Event {
         })
     }
 
+    pub(crate) fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
+        let raw: Raw = object.into_typed()?;
+        Some(Self {
+            kind: raw.kind,
+            timestamp: raw.timestamp,
+            data: raw.data,
+            extra: raw.extra,
+        })
+    }
+
     /// `type`.
     pub fn event_type(&self) -> &str {
         &self.kind
@@ -76,5 +86,5 @@ deserialize_via_value!(Event);
 
 /// Parses a Standard Webhooks payload.
 pub fn parse(bytes: &[u8]) -> Result<Event, ParseError> {
-    Event::from_value(de::parse_value(bytes)?)
+    de::parse_with(bytes, Event::from_raw, Event::from_value)
 }

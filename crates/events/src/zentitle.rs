@@ -4,6 +4,7 @@
 //! `resourceId` = the listener id.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Number, Value};
 
 use crate::de::{self, Object, deserialize_via_value, string_enum};
@@ -225,15 +226,16 @@ pub struct Event {
     pub extra: Object,
 }
 
+/// The envelope, with `payload` as a `Value` (reference path) or raw text (direct path).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawEvent {
+struct RawEvent<P> {
     event_id: String,
     event_date: String,
     event_code: String,
     resource_id: String,
     call_attempt: u64,
-    payload: Value,
+    payload: P,
     #[serde(flatten)]
     extra: Object,
 }
@@ -311,7 +313,7 @@ impl Event {
 
     /// Converts a parsed JSON value.
     pub fn from_value(value: Value) -> Result<Self, ParseError> {
-        let raw: RawEvent = de::from_value(value, "")?;
+        let raw: RawEvent<Value> = de::from_value(value, "")?;
         let code = EventCode::from_wire(&raw.event_code);
         let is_empty = raw.payload.as_object().is_some_and(Object::is_empty);
         let payload = if is_empty {
@@ -332,6 +334,37 @@ impl Event {
             }
         };
         Ok(Self {
+            event_id: raw.event_id,
+            event_date: raw.event_date,
+            event_code: raw.event_code,
+            resource_id: raw.resource_id,
+            call_attempt: raw.call_attempt,
+            payload,
+            extra: raw.extra,
+        })
+    }
+
+    pub(crate) fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
+        let raw: RawEvent<&RawValue> = object.into_typed()?;
+        let code = EventCode::from_wire(&raw.event_code);
+        let payload = if de::raw_is_empty_object(raw.payload) {
+            Payload::Empty(Object::new())
+        } else {
+            match code {
+                EventCode::CustomerCreated | EventCode::CustomerUpdated => {
+                    Payload::Customer(de::from_raw_object(raw.payload)?)
+                }
+                EventCode::SeatActivated | EventCode::SeatDeactivated => {
+                    Payload::Seat(de::from_raw_object(raw.payload)?)
+                }
+                EventCode::EntitlementGroupCreated
+                | EventCode::EntitlementGroupUpdated
+                | EventCode::UsageSummary
+                | EventCode::Other(_) => Payload::Other(de::from_raw(raw.payload)?),
+                _ => Payload::Entitlement(de::from_raw_object(raw.payload)?),
+            }
+        };
+        Some(Self {
             event_id: raw.event_id,
             event_date: raw.event_date,
             event_code: raw.event_code,
@@ -372,5 +405,5 @@ deserialize_via_value!(Event);
 
 /// Parses a Zentitle2 webhook body.
 pub fn parse(bytes: &[u8]) -> Result<Event, ParseError> {
-    Event::from_value(de::parse_value(bytes)?)
+    de::parse_with(bytes, Event::from_raw, Event::from_value)
 }

@@ -212,6 +212,15 @@ macro_rules! hooks {
                 })
             }
 
+            /// The direct path of [`parse`]: `None` to leave the input to [`from_value`](Self::from_value).
+            pub(crate) fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
+                let ty = HookType::from_wire(&object.str("hook_type")?);
+                Some(match ty {
+                    $( HookType::$variant => Hook::$variant(object.into_typed()?), )*
+                    HookType::Other(_) => Hook::Unknown(object.into_typed()?),
+                })
+            }
+
             /// `hook_type` as sent.
             pub fn event_type(&self) -> &str {
                 match self {
@@ -362,5 +371,5 @@ deserialize_via_value!(Hook);
 
 /// Parses a ZeroTier Central hook body.
 pub fn parse(bytes: &[u8]) -> Result<Hook, ParseError> {
-    Hook::from_value(de::parse_value(bytes)?)
+    de::parse_with(bytes, Hook::from_raw, Hook::from_value)
 }

@@ -502,6 +502,33 @@ impl Payload {
         )
     }
 
+    pub(crate) fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
+        let has = |k: &str| object.has(k);
+        Some(
+            if has("forwardedStatusCode") || has("forwardedErrorMessage") {
+                Self::ErrorReply(object.into_typed()?)
+            } else if has("function") {
+                Self::Function(object.into_typed()?)
+            } else if has("event_type") || has("aggregateID") || has("event_payload") {
+                Self::Event(object.into_typed()?)
+            } else if has("fullMethod") || (has("request") && has("instanceID")) {
+                if has("response") {
+                    Self::Response(object.into_typed()?)
+                } else {
+                    Self::Request(object.into_typed()?)
+                }
+            } else if has("set_user_metadata")
+                || has("append_claims")
+                || has("append_log_claims")
+                || has("append_attribute")
+            {
+                Self::FunctionReply(object.into_typed()?)
+            } else {
+                Self::Other(object.into_typed()?)
+            },
+        )
+    }
+
     /// The type: `event_type` of an event, `fullMethod` of a request/response (or
     /// `request`/`response` without one), `function` of a function execution,
     /// `function-reply`, `error-reply` or `other`.
@@ -532,7 +559,7 @@ deserialize_via_value!(Payload);
 
 /// Parses a body sent to or by a ZITADEL target.
 pub fn parse(bytes: &[u8]) -> Result<Payload, ParseError> {
-    Payload::from_value(de::parse_value(bytes)?)
+    de::parse_with(bytes, Payload::from_raw, Payload::from_value)
 }
 
 /// `true` if `t` is a well-formed ZITADEL subscription type: a known kind, a function

@@ -6,6 +6,7 @@
 //! keeps `data` as a JSON object.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Number, Value};
 
 use crate::de::{self, Object, deserialize_via_value, string_enum};
@@ -271,11 +272,12 @@ pub struct Event {
     pub extra: Object,
 }
 
+/// The envelope, with `data` as a `Value` (reference path) or raw text (direct path).
 #[derive(Deserialize)]
-struct RawEvent {
+struct RawEvent<D> {
     event: String,
     timestamp: String,
-    data: Value,
+    data: D,
     #[serde(flatten)]
     extra: Object,
 }
@@ -313,7 +315,7 @@ impl Event {
 
     /// Converts a parsed JSON value.
     pub fn from_value(value: Value) -> Result<Self, ParseError> {
-        let raw: RawEvent = de::from_value(value, "")?;
+        let raw: RawEvent<Value> = de::from_value(value, "")?;
         let data = match EventKind::from_wire(&raw.event) {
             EventKind::Pageview => Data::Pageview(de::from_value(raw.data, "data")?),
             EventKind::Event => Data::Event(de::from_value(raw.data, "data")?),
@@ -323,6 +325,24 @@ impl Event {
             _ => Data::Other(raw.data),
         };
         Ok(Self {
+            event: raw.event,
+            timestamp: raw.timestamp,
+            data,
+            extra: raw.extra,
+        })
+    }
+
+    pub(crate) fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
+        let raw: RawEvent<&RawValue> = object.into_typed()?;
+        let data = match EventKind::from_wire(&raw.event) {
+            EventKind::Pageview => Data::Pageview(de::from_raw_object(raw.data)?),
+            EventKind::Event => Data::Event(de::from_raw_object(raw.data)?),
+            EventKind::Goal => Data::Goal(de::from_raw_object(raw.data)?),
+            EventKind::Alert => Data::Alert(de::from_raw_object(raw.data)?),
+            EventKind::Test => Data::Test(de::from_raw_object(raw.data)?),
+            _ => Data::Other(de::from_raw(raw.data)?),
+        };
+        Some(Self {
             event: raw.event,
             timestamp: raw.timestamp,
             data,
@@ -375,5 +395,5 @@ deserialize_via_value!(Event);
 
 /// Parses a Zero Trust Analytics webhook body.
 pub fn parse(bytes: &[u8]) -> Result<Event, ParseError> {
-    Event::from_value(de::parse_value(bytes)?)
+    de::parse_with(bytes, Event::from_raw, Event::from_value)
 }

@@ -76,14 +76,15 @@
 //! - HMAC tags are compared in constant time (`subtle`); every candidate is compared.
 //! - Secrets and pre-keyed HMAC states are zeroized on drop and never printed.
 //! - Parsers and verifiers never panic on any input (property-tested and fuzzed).
-//! - **RUSTSEC-2023-0071** (`rsa`, Marvin timing attack) applies to **private-key
-//!   operations only**: Zentitle *signing* (senders, tests) and RSA key generation. Zentitle
-//!   *verification*, the receiver's path, uses only the public key and is not affected. Signing
-//!   uses blinding; see [`zentitle`].
+//! - Zentitle RSA signs and verifies on `ring` (constant-time, blinded private-key
+//!   operations). The `rsa` crate only generates keys and converts key formats, so
+//!   **RUSTSEC-2023-0071** (`rsa`'s Marvin timing attack on private-key operations) does not
+//!   reach signing or verification; see [`zentitle`].
 //!
 //! # Crate features
 //!
-//! - **`rsa`** (default): Zentitle2 `N-Signature` (RSA PKCS#1 v1.5 / SHA-256).
+//! - **`rsa`** (default): Zentitle2 `N-Signature` (RSA PKCS#1 v1.5 / SHA-256), on `ring`;
+//!   `rsa` for key generation and key formats.
 //! - **`ed25519`** (default): Standard Webhooks `v1a` with `whsk_`/`whpk_` keys.
 //!
 //! Without them the schemes still exist and return [`Error::FeatureDisabled`].

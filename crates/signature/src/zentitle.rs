@@ -3,28 +3,32 @@
 //!
 //! Verifying keys are accepted in the vendor's form (the account's base64url "RSA Modulus",
 //! exponent `AQAB`), as SPKI or PKCS#1 PEM, or as base64 of SPKI/PKCS#1 DER
-//! ([`PublicKey::from_der`] takes raw DER). Signing keys are PKCS#8 or PKCS#1 PEM.
+//! ([`PublicKey::from_der`] takes raw DER). Signing keys are PKCS#8 or PKCS#1, PEM
+//! ([`PrivateKey::from_pem`]) or DER ([`PrivateKey::from_der`]).
 //!
-//! # Security: RUSTSEC-2023-0071
-//! The `rsa` crate's private-key operations are exposed to the "Marvin" timing side channel
-//! (RUSTSEC-2023-0071; no fixed release exists). **Verification is not affected**: it uses only
-//! the public key, so receivers are safe. Signing ([`Signer`](crate::Signer) with
-//! [`Scheme::Zentitle`](crate::Scheme::Zentitle)) is a private-key operation; it uses blinding
-//! (a random blinding factor per signature), and is meant for senders and tests. Do not sign on
-//! a machine where an attacker can measure the timing of many signatures made with a valuable
-//! key.
+//! # Which code does what
+//! Signing and verification run on [`ring`](https://docs.rs/ring): constant-time modular
+//! arithmetic in assembly, and blinded private-key operations. The `rsa` crate only reads and
+//! writes the public-key formats ring does not read (SPKI and PKCS#1 public keys, PEM, the
+//! vendor's bare modulus), wraps a PKCS#1 private key into PKCS#8, and generates new keys
+//! ([`PrivateKey::generate`]). No private-key arithmetic of `rsa` runs when signing, so its
+//! Marvin timing side channel (RUSTSEC-2023-0071) does not reach signatures.
+//!
+//! Keys are parsed once (when a [`Signer`](crate::Signer) or [`Verifier`](crate::Verifier) is
+//! built, or by the constructors here) and reused for every call.
+
+use std::sync::Arc;
 
 use base64::Engine as _;
 use http::{HeaderName, HeaderValue};
-use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
-use rsa::pkcs1v15;
-use rsa::pkcs8::{
-    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
-};
-use rsa::sha2::Sha256;
-use rsa::signature::{RandomizedSigner, SignatureEncoding, Verifier as _};
+use ring::rand::SystemRandom;
+use ring::signature::{RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair};
+use rsa::pkcs1::{DecodeRsaPublicKey, EncodeRsaPublicKey};
+use rsa::pkcs8::der::pem;
+use rsa::pkcs8::{DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use rsa::traits::PublicKeyParts;
-use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
+use rsa::{BigUint, RsaPublicKey};
+use zeroize::Zeroizing;
 
 use crate::Verified;
 use crate::error::{Error, Result};
@@ -37,18 +41,44 @@ pub const HEADER: HeaderName = HeaderName::from_static("n-signature");
 /// Smallest modulus accepted, in bits (Zentitle uses 2048).
 pub const MIN_BITS: usize = 2048;
 
-/// An RSA public key for verifying `N-Signature`.
-#[derive(Clone, Debug)]
-pub struct PublicKey(pkcs1v15::VerifyingKey<Sha256>);
+const TOO_SHORT: Error = Error::BadKey("RSA modulus shorter than 2048 bits");
 
-fn checked(key: RsaPublicKey) -> Result<PublicKey> {
-    if key.n().bits() < MIN_BITS {
-        return Err(Error::BadKey("RSA modulus shorter than 2048 bits"));
-    }
-    Ok(PublicKey(pkcs1v15::VerifyingKey::new(key)))
+/// An RSA public key for verifying `N-Signature`.
+///
+/// Holds the modulus and exponent as big-endian bytes, checked once; [`verify`](Self::verify)
+/// hands them to ring without parsing anything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicKey {
+    n: Box<[u8]>,
+    e: Box<[u8]>,
 }
 
 impl PublicKey {
+    fn from_rsa(key: &RsaPublicKey) -> Result<Self> {
+        if key.n().bits() < MIN_BITS {
+            return Err(TOO_SHORT);
+        }
+        // ring takes exponents from 3 up, odd; `rsa` would also take an even one.
+        let e = key.e().to_bytes_be();
+        if e.last().is_none_or(|b| b & 1 == 0) || e == [1] {
+            return Err(Error::BadKey(
+                "RSA public exponent must be odd and at least 3",
+            ));
+        }
+        Ok(Self {
+            n: key.n().to_bytes_be().into_boxed_slice(),
+            e: e.into_boxed_slice(),
+        })
+    }
+
+    fn to_rsa(&self) -> Result<RsaPublicKey> {
+        RsaPublicKey::new(
+            BigUint::from_bytes_be(&self.n),
+            BigUint::from_bytes_be(&self.e),
+        )
+        .map_err(|_| Error::Crypto)
+    }
+
     /// From the vendor's base64url modulus (padding optional) with exponent 65537.
     ///
     /// # Errors
@@ -59,7 +89,7 @@ impl PublicKey {
             .map_err(|_| Error::BadKey("modulus is not base64url"))?;
         let key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from(65_537u32))
             .map_err(|_| Error::BadKey("invalid RSA public key"))?;
-        checked(key)
+        Self::from_rsa(&key)
     }
 
     /// From SPKI or PKCS#1 DER.
@@ -70,7 +100,7 @@ impl PublicKey {
         let key = RsaPublicKey::from_public_key_der(der)
             .or_else(|_| RsaPublicKey::from_pkcs1_der(der))
             .map_err(|_| Error::BadKey("not an RSA public key in SPKI or PKCS#1 DER"))?;
-        checked(key)
+        Self::from_rsa(&key)
     }
 
     /// From any accepted text form: PEM (`PUBLIC KEY` or `RSA PUBLIC KEY`), base64 DER, or the
@@ -89,7 +119,7 @@ impl PublicKey {
             let key = RsaPublicKey::from_public_key_pem(text)
                 .or_else(|_| RsaPublicKey::from_pkcs1_pem(text))
                 .map_err(|_| Error::BadKey("not an RSA public key PEM"))?;
-            return checked(key);
+            return Self::from_rsa(&key);
         }
         // Base64 DER starts with `MII` (a DER SEQUENCE); a modulus almost never encodes so.
         if text.starts_with("MI")
@@ -106,10 +136,27 @@ impl PublicKey {
     /// # Errors
     /// [`Error::Crypto`] if encoding fails.
     pub fn to_pem(&self) -> Result<String> {
-        self.0
-            .as_ref()
+        self.to_rsa()?
             .to_public_key_pem(LineEnding::LF)
             .map_err(|_| Error::Crypto)
+    }
+
+    /// The key as PKCS#1 `RSAPublicKey` DER (the form ring and OpenSSL's `-RSAPublicKey_out`
+    /// use).
+    ///
+    /// # Errors
+    /// [`Error::Crypto`] if encoding fails.
+    pub fn to_pkcs1_der(&self) -> Result<Vec<u8>> {
+        Ok(self
+            .to_rsa()?
+            .to_pkcs1_der()
+            .map_err(|_| Error::Crypto)?
+            .into_vec())
+    }
+
+    /// The modulus, big-endian, without leading zeros.
+    pub fn modulus(&self) -> &[u8] {
+        &self.n
     }
 
     /// Checks a raw (decoded) signature over `body`.
@@ -117,16 +164,24 @@ impl PublicKey {
     /// # Errors
     /// [`Error::SignatureMismatch`].
     pub fn verify(&self, body: &[u8], signature: &[u8]) -> Result<()> {
-        let sig = pkcs1v15::Signature::try_from(signature).map_err(|_| Error::SignatureMismatch)?;
-        self.0
-            .verify(body, &sig)
-            .map_err(|_| Error::SignatureMismatch)
+        ring::signature::RsaPublicKeyComponents {
+            n: &*self.n,
+            e: &*self.e,
+        }
+        .verify(&RSA_PKCS1_2048_8192_SHA256, body, signature)
+        .map_err(|_| Error::SignatureMismatch)
     }
 }
 
-/// An RSA private key for signing (blinded; see the module's security note).
+/// An RSA private key for signing, on ring (constant-time, blinded).
+///
+/// Cloning is cheap (the parsed key is shared). `Debug` prints `PrivateKey([REDACTED])`.
 #[derive(Clone)]
-pub struct PrivateKey(pkcs1v15::SigningKey<Sha256>);
+pub struct PrivateKey {
+    pair: Arc<RsaKeyPair>,
+    /// The key as PKCS#8 DER, for [`to_pkcs8_pem`](Self::to_pkcs8_pem); zeroized on drop.
+    pkcs8: Arc<Zeroizing<Vec<u8>>>,
+}
 
 impl std::fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -134,30 +189,65 @@ impl std::fmt::Debug for PrivateKey {
     }
 }
 
+const NOT_A_PRIVATE_KEY: Error = Error::BadKey("not an RSA private key in PKCS#8 or PKCS#1");
+
 impl PrivateKey {
+    fn from_pkcs8(pkcs8: Zeroizing<Vec<u8>>) -> Result<Self> {
+        let pair = RsaKeyPair::from_pkcs8(&pkcs8).map_err(|_| NOT_A_PRIVATE_KEY)?;
+        if pair.public().modulus_len() * 8 < MIN_BITS {
+            return Err(TOO_SHORT);
+        }
+        Ok(Self {
+            pair: Arc::new(pair),
+            pkcs8: Arc::new(pkcs8),
+        })
+    }
+
+    /// PKCS#1 `RSAPrivateKey` DER, wrapped into PKCS#8 (no key arithmetic, only DER framing).
+    fn from_pkcs1(pkcs1: &[u8]) -> Result<Self> {
+        let info = rsa::pkcs8::PrivateKeyInfo::new(rsa::pkcs1::ALGORITHM_ID, pkcs1);
+        let doc = rsa::pkcs8::SecretDocument::try_from(info).map_err(|_| NOT_A_PRIVATE_KEY)?;
+        Self::from_pkcs8(Zeroizing::new(doc.as_bytes().to_vec()))
+    }
+
     /// From PKCS#8 (`PRIVATE KEY`) or PKCS#1 (`RSA PRIVATE KEY`) PEM.
     ///
     /// # Errors
     /// [`Error::BadKey`].
-    pub fn from_pem(pem: &str) -> Result<Self> {
-        let pem = pem.trim();
-        let key = RsaPrivateKey::from_pkcs8_pem(pem)
-            .or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem))
+    pub fn from_pem(pem_text: &str) -> Result<Self> {
+        let (label, der) = pem::decode_vec(pem_text.trim().as_bytes())
             .map_err(|_| Error::BadKey("not an RSA private key in PKCS#8 or PKCS#1 PEM"))?;
-        if key.n().bits() < MIN_BITS {
-            return Err(Error::BadKey("RSA modulus shorter than 2048 bits"));
+        let der = Zeroizing::new(der);
+        match label {
+            "PRIVATE KEY" => Self::from_pkcs8(der),
+            "RSA PRIVATE KEY" => Self::from_pkcs1(&der),
+            _ => Err(Error::BadKey(
+                "not an RSA private key in PKCS#8 or PKCS#1 PEM",
+            )),
         }
-        Ok(Self(pkcs1v15::SigningKey::new(key)))
     }
 
-    /// A new 2048-bit key from the OS CSPRNG.
+    /// From PKCS#8 or PKCS#1 DER.
+    ///
+    /// # Errors
+    /// [`Error::BadKey`].
+    pub fn from_der(der: &[u8]) -> Result<Self> {
+        match Self::from_pkcs8(Zeroizing::new(der.to_vec())) {
+            Err(e) if e == NOT_A_PRIVATE_KEY => Self::from_pkcs1(der),
+            other => other,
+        }
+    }
+
+    /// A new 2048-bit key from the OS CSPRNG (generated by the `rsa` crate, then loaded into
+    /// ring; key generation runs once, locally, and is not exposed to the network).
     ///
     /// # Errors
     /// [`Error::Crypto`].
     pub fn generate() -> Result<Self> {
         let key =
-            RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).map_err(|_| Error::Crypto)?;
-        Ok(Self(pkcs1v15::SigningKey::new(key)))
+            rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).map_err(|_| Error::Crypto)?;
+        let doc = key.to_pkcs8_der().map_err(|_| Error::Crypto)?;
+        Self::from_pkcs8(Zeroizing::new(doc.as_bytes().to_vec()))
     }
 
     /// The key as PKCS#8 PEM.
@@ -165,28 +255,31 @@ impl PrivateKey {
     /// # Errors
     /// [`Error::Crypto`].
     pub fn to_pkcs8_pem(&self) -> Result<Secret> {
-        let pem = self
-            .0
-            .as_ref()
-            .to_pkcs8_pem(LineEnding::LF)
+        let pem = pem::encode_string("PRIVATE KEY", pem::LineEnding::LF, &self.pkcs8)
             .map_err(|_| Error::Crypto)?;
-        Ok(Secret::new(pem.as_str()))
+        Ok(Secret::new(pem))
     }
 
     /// The matching public key.
     pub fn public_key(&self) -> PublicKey {
-        PublicKey(pkcs1v15::VerifyingKey::new(self.0.as_ref().to_public_key()))
+        let c: ring::rsa::PublicKeyComponents<Vec<u8>> = self.pair.public().into();
+        PublicKey {
+            n: c.n.into_boxed_slice(),
+            e: c.e.into_boxed_slice(),
+        }
     }
 
-    /// The raw signature over `body` (blinded, random blinding factor from the OS).
+    /// The raw signature over `body` (ring: constant-time, blinded with fresh randomness from
+    /// the OS for every signature).
     ///
     /// # Errors
     /// [`Error::Crypto`].
     pub fn sign(&self, body: &[u8]) -> Result<Vec<u8>> {
-        self.0
-            .try_sign_with_rng(&mut rsa::rand_core::OsRng, body)
-            .map(|s| s.to_vec())
-            .map_err(|_| Error::Crypto)
+        let mut sig = vec![0u8; self.pair.public().modulus_len()];
+        self.pair
+            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), body, &mut sig)
+            .map_err(|_| Error::Crypto)?;
+        Ok(sig)
     }
 
     /// The `N-Signature` value: standard base64 of [`sign`](Self::sign).

@@ -195,12 +195,13 @@ impl Content {
         }
     }
 
+    /// The content keys with a type of their own, in the order they are looked for.
+    const TYPED: &'static [&'static str] = &[
+        "text", "image", "audio", "video", "document", "contact", "location", "sticker", "reaction",
+    ];
+
     fn take_from(extra: &mut Object) -> Result<Option<Self>, ParseError> {
-        const TYPED: &[&str] = &[
-            "text", "image", "audio", "video", "document", "contact", "location", "sticker",
-            "reaction",
-        ];
-        for key in TYPED {
+        for key in Self::TYPED {
             if let Some(v) = extra.remove(*key) {
                 let c = match *key {
                     "text" => Self::Text(de::from_value(v, key)?),
@@ -221,6 +222,37 @@ impl Content {
                 return Ok(Some(Self::Other(OtherContent {
                     key: (*key).to_owned(),
                     value: v,
+                })));
+            }
+        }
+        Ok(None)
+    }
+
+    /// [`take_from`](Self::take_from) on the direct path: the same key, read from its raw
+    /// text. `Err(())` when the content does not parse (the reference path then reports it).
+    fn take_raw(object: &mut de::RawObject<'_>) -> Result<Option<Self>, ()> {
+        for key in Self::TYPED {
+            if let Some(v) = object.remove(key) {
+                let c = match *key {
+                    "text" => de::from_raw_object(v).map(Self::Text),
+                    "image" => de::from_raw_object(v).map(Self::Image),
+                    "audio" => de::from_raw_object(v).map(Self::Audio),
+                    "video" => de::from_raw_object(v).map(Self::Video),
+                    "document" => de::from_raw_object(v).map(Self::Document),
+                    "contact" => de::from_raw_object(v).map(Self::Contact),
+                    "location" => de::from_raw_object(v).map(Self::Location),
+                    "sticker" => de::from_raw_object(v).map(Self::Sticker),
+                    _ => de::from_raw_object(v).map(Self::Reaction),
+                };
+                return c.map(Some).ok_or(());
+            }
+        }
+        for key in OTHER_CONTENT_KEYS {
+            if let Some(v) = object.remove(key) {
+                let value = de::from_raw(v).ok_or(())?;
+                return Ok(Some(Self::Other(OtherContent {
+                    key: (*key).to_owned(),
+                    value,
                 })));
             }
         }
@@ -1262,6 +1294,26 @@ impl Callback {
         Self::from_object(de::into_object(value)?)
     }
 
+    /// The direct path of [`parse`]: `None` to leave the input to
+    /// [`from_value`](Self::from_value).
+    pub(crate) fn from_raw(mut object: de::RawObject<'_>) -> Option<Self> {
+        let ty = object.str("type")?.to_ascii_lowercase();
+        Some(match ty.as_str() {
+            "receivedcallback" => {
+                let content = Content::take_raw(&mut object).ok()?;
+                let mut cb: ReceivedCallback = object.into_typed()?;
+                cb.content = content;
+                Self::Received(Box::new(cb))
+            }
+            "deliverycallback" => Self::Delivery(object.into_typed()?),
+            "messagestatuscallback" => Self::MessageStatus(object.into_typed()?),
+            "connectedcallback" => Self::Connected(object.into_typed()?),
+            "disconnectedcallback" => Self::Disconnected(object.into_typed()?),
+            "presencechatcallback" => Self::PresenceChat(object.into_typed()?),
+            _ => Self::Unknown(object.into_typed()?),
+        })
+    }
+
     /// `type` as sent.
     pub fn event_type(&self) -> &str {
         match self {
@@ -1306,5 +1358,5 @@ crate::de::deserialize_via_value!(Callback);
 
 /// Parses a Z-API callback body.
 pub fn parse(bytes: &[u8]) -> Result<Callback, ParseError> {
-    Callback::from_value(de::parse_value(bytes)?)
+    de::parse_with(bytes, Callback::from_raw, Callback::from_value)
 }

@@ -186,7 +186,7 @@ impl Target {
 
     /// Parses a target from JSON bytes (duplicate keys: the last wins).
     pub fn from_json(bytes: &[u8]) -> Result<Self, ParseError> {
-        de::from_value(de::parse_value(bytes)?, "")
+        de::parse_typed(bytes)
     }
 }
 
@@ -359,6 +359,6 @@ impl Execution {
 
     /// Parses an execution from JSON bytes.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ParseError> {
-        de::from_value(de::parse_value(bytes)?, "")
+        de::parse_typed(bytes)
     }
 }

@@ -1,8 +1,10 @@
 //! A ZITADEL Actions v2 request execution against a small target server on 127.0.0.1.
 //!
-//! The target is the docs' email-domain check written with the receiver helpers: it verifies
-//! `ZITADEL-Signature`, refuses domains outside the allow-list with a forwarded 400 and
-//! enriches allowed requests. The executor plays ZITADEL before `AddHumanUser`.
+//! The target is the docs' email-domain check written with hookwire-axum: the
+//! `Verified<Incoming>` extractor verifies `ZITADEL-Signature` over the raw body and parses the
+//! call; the handler refuses domains outside the allow-list with a forwarded 400 and enriches
+//! allowed requests, answering with a `Reply`. The executor (hookwire-dispatch) plays ZITADEL
+//! before `AddHumanUser`.
 //!
 //! Run: `cargo run -p hookwire-examples --example zitadel_call`
 
@@ -10,26 +12,25 @@ use std::error::Error;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
+use axum::routing::post;
+use hookwire::axum::zitadel::{Incoming, Reply};
+use hookwire::axum::{Receiver, Verified};
 use hookwire::dispatch::ssrf::{IpCidr, SsrfGuard};
 use hookwire::dispatch::transport::{Transport, TransportConfig};
-use hookwire::dispatch::zitadel::{Executor, Incoming, Reply, TargetReceiver};
+use hookwire::dispatch::zitadel::Executor;
 use hookwire::events::zitadel::{Condition, Execution, MethodCondition, Target};
+use hookwire::signature::{Scheme, Secret};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 const ADD_HUMAN: &str = "/zitadel.user.v2.UserService/AddHumanUser";
 const ALLOWED: &[&str] = &["example.com", "company.com"];
 
-/// The target's logic: what a service behind a restCall target does.
-fn handle(receiver: &TargetReceiver, headers: &http::HeaderMap, body: &[u8]) -> Reply {
-    let call = match receiver.receive(headers, body) {
-        Ok(Incoming::Request(call)) => call,
-        Ok(_) => return Reply::fail(422),
-        Err(e) => {
-            eprintln!("target: refused a call: {e}");
-            return Reply::fail(401);
-        }
+/// The target's logic: what a service behind a restCall target does. A call that does not
+/// verify never gets here (the extractor answers 400/401 itself).
+async fn validate(call: Verified<Incoming>) -> Reply {
+    let Incoming::Request(call) = call.payload else {
+        return Reply::fail(422);
     };
     let mut request = call.request.unwrap_or_else(|| json!({}));
     let email = request
@@ -46,73 +47,21 @@ fn handle(receiver: &TargetReceiver, headers: &http::HeaderMap, body: &[u8]) -> 
     Reply::message(&request)
 }
 
-/// Serves one HTTP/1.1 request per connection (enough for this example).
-async fn serve(mut stream: TcpStream, receiver: Arc<TargetReceiver>) -> std::io::Result<()> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break pos;
-        }
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut headers = http::HeaderMap::new();
-    for line in head.split("\r\n").skip(1) {
-        if let Some((k, v)) = line.split_once(':')
-            && let (Ok(k), Ok(v)) = (
-                http::HeaderName::from_bytes(k.trim().as_bytes()),
-                http::HeaderValue::from_str(v.trim()),
-            )
-        {
-            headers.append(k, v);
-        }
-    }
-    let len: usize = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    while buf.len() < head_end + 4 + len {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let reply = handle(&receiver, &headers, &buf[head_end + 4..head_end + 4 + len]);
-    let out = format!(
-        "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        reply.status,
-        Reply::CONTENT_TYPE,
-        reply.body.len()
-    );
-    stream.write_all(out.as_bytes()).await?;
-    stream.write_all(&reply.body).await?;
-    stream.shutdown().await
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     // ZITADEL generates the signing key when the target is created; both sides know it.
     let signing_key = "example-signing-key-returned-once";
 
     // The target server.
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let receiver = Arc::new(TargetReceiver::new(signing_key)?);
+    let receiver = Receiver::new(&Scheme::Zitadel, &[Secret::new(signing_key)])?;
+    let app = Router::new()
+        .route("/validate", post(validate))
+        .with_state(receiver);
     tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let receiver = Arc::clone(&receiver);
-            tokio::spawn(async move {
-                if let Err(e) = serve(stream, receiver).await {
-                    eprintln!("target: {e}");
-                }
-            });
+        if let Err(e) = axum::serve(listener, app).await {
+            eprintln!("target: {e}");
         }
     });
     println!("target listening on http://{addr}/validate");

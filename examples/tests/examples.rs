@@ -280,6 +280,12 @@ fn outbox() {
 fn zitadel_call() {
     let out = run_to_end("zitadel_call");
     assert!(out.contains("AddHumanUser for"), "{out}");
+    // The hookwire-axum target enriched the allowed request and refused the other domain.
+    assert!(out.contains("John Doe (verified)"), "{out}");
+    assert!(
+        out.contains("Email domain gmail.com is not allowed"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -53,10 +53,7 @@ impl<T> Verified<T> {
     /// # Errors
     /// The replay store could not be reached.
     pub async fn release_replay(&self) -> Result<(), ReplayStoreError> {
-        match &self.ticket {
-            Some(ticket) => ticket.release().await,
-            None => Ok(()),
-        }
+        ReplayTicket::release_if_any(self.ticket.as_ref()).await
     }
 }
 

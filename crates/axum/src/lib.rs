@@ -36,6 +36,10 @@
 //!   [`AnyEvent`](hookwire_events::AnyEvent); any [`FromVerifiedBody`].
 //! - [`VerifyLayer`] (or [`verify_middleware`] for `from_fn_with_state`): the same for a whole
 //!   router; handlers read the [`Verification`] extension and the untouched body.
+//! - [`Checked`]: every request's body with its verification outcome (refused ones too),
+//!   for debugging receivers and audit logs.
+//! - [`zitadel`]: writing a ZITADEL Actions v2 target: [`Verified<Incoming>`](zitadel::Incoming)
+//!   for the calls, [`Reply`](zitadel::Reply) for the answer.
 //! - [`ReplayGuard`]: the replay store trait; [`MemoryReplayGuard`] is the bounded in-process
 //!   one. What replay protection each scheme allows is in [`replay`].
 //!
@@ -68,12 +72,15 @@
 //! key as the secret) and the schemes without a timestamp (Zero Trust Analytics, Hub Message);
 //! see [`replay`] for the replay protection that remains for those.
 
+mod checked;
 mod extract;
 mod layer;
 mod receiver;
 mod rejection;
 pub mod replay;
+pub mod zitadel;
 
+pub use checked::Checked;
 pub use extract::{
     BodyContext, FromVerifiedBody, InvalidUtf8, PayloadRejection, Verified, VerifiedRejection,
 };

@@ -213,6 +213,15 @@ impl Receiver {
         body: Body,
     ) -> Result<Accepted, Rejection> {
         let bytes = self.read_body(headers, body).await?;
+        self.accept(headers, bytes).await
+    }
+
+    /// Verifies bytes already read, and checks for a replay.
+    pub(crate) async fn accept(
+        &self,
+        headers: &HeaderMap,
+        bytes: Bytes,
+    ) -> Result<Accepted, Rejection> {
         let now = (self.inner.clock)();
         let verified = self
             .inner
@@ -251,7 +260,12 @@ impl Receiver {
         })
     }
 
-    async fn read_body(&self, headers: &HeaderMap, body: Body) -> Result<Bytes, Rejection> {
+    /// Reads the body, refusing it (413) past the limit.
+    pub(crate) async fn read_body(
+        &self,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<Bytes, Rejection> {
         let limit = self.inner.body_limit;
         let too_large = Rejection::BodyTooLarge { limit };
         let declared = headers

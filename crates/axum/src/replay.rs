@@ -265,6 +265,14 @@ impl ReplayTicket {
     pub(crate) async fn release(&self) -> Result<(), ReplayStoreError> {
         self.guard.forget(&self.key).await
     }
+
+    /// Releases `ticket` if there is one (no guard, or the layer recorded it: nothing to do).
+    pub(crate) async fn release_if_any(ticket: Option<&Self>) -> Result<(), ReplayStoreError> {
+        match ticket {
+            Some(ticket) => ticket.release().await,
+            None => Ok(()),
+        }
+    }
 }
 
 impl fmt::Debug for ReplayTicket {

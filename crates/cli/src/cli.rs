@@ -82,7 +82,12 @@ pub(crate) struct KeygenArgs {
     #[arg(long)]
     pub(crate) ed25519: bool,
     /// With --public: an existing private key file to derive the public half from.
-    #[arg(long, value_name = "PEM_FILE", requires = "public")]
+    #[arg(
+        long,
+        value_name = "PEM_FILE",
+        requires = "public",
+        allow_hyphen_values = true
+    )]
     pub(crate) key: Option<PathBuf>,
 }
 
@@ -91,7 +96,7 @@ pub(crate) struct SignArgs {
     /// The scheme to sign with.
     pub(crate) scheme: SchemeName,
     /// A signing secret; repeat to sign with several (one signature each).
-    #[arg(long = "secret", value_name = "S")]
+    #[arg(long = "secret", value_name = "S", allow_hyphen_values = true)]
     pub(crate) secrets: Vec<String>,
     /// The signed timestamp in unix seconds (default: now).
     #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
@@ -104,7 +109,7 @@ pub(crate) struct SignArgs {
     #[arg(long, value_name = "NAME")]
     pub(crate) header_name: Option<String>,
     /// A private key file (zentitle: PKCS#8 or PKCS#1 PEM); repeatable, combined with --secret.
-    #[arg(long = "key", value_name = "PEM_FILE")]
+    #[arg(long = "key", value_name = "PEM_FILE", allow_hyphen_values = true)]
     pub(crate) keys: Vec<PathBuf>,
     /// The body file, read as raw bytes (default or `-`: stdin).
     #[arg(long, value_name = "FILE")]
@@ -115,13 +120,17 @@ pub(crate) struct SignArgs {
 #[derive(Debug, Args)]
 pub(crate) struct KeyArgs {
     /// A verifying secret; repeat to accept any of several.
-    #[arg(long = "secret", value_name = "S")]
+    #[arg(long = "secret", value_name = "S", allow_hyphen_values = true)]
     pub(crate) secrets: Vec<String>,
     /// A public key file (zentitle: SPKI or PKCS#1 PEM; standard: a `whpk_` key).
-    #[arg(long = "public-key", value_name = "PEM_FILE")]
+    #[arg(
+        long = "public-key",
+        value_name = "PEM_FILE",
+        allow_hyphen_values = true
+    )]
     pub(crate) public_keys: Vec<PathBuf>,
     /// zentitle: the account's base64url RSA modulus (exponent AQAB).
-    #[arg(long = "modulus", value_name = "B64URL")]
+    #[arg(long = "modulus", value_name = "B64URL", allow_hyphen_values = true)]
     pub(crate) moduli: Vec<String>,
 }
 
@@ -173,10 +182,10 @@ pub(crate) struct SendArgs {
     #[arg(long, value_name = "S")]
     pub(crate) scheme: SchemeName,
     /// A signing secret; repeat to sign with several.
-    #[arg(long = "secret", value_name = "S")]
+    #[arg(long = "secret", value_name = "S", allow_hyphen_values = true)]
     pub(crate) secrets: Vec<String>,
     /// A private key file (zentitle: PKCS#8 or PKCS#1 PEM), instead of --secret.
-    #[arg(long = "key", value_name = "PEM_FILE")]
+    #[arg(long = "key", value_name = "PEM_FILE", allow_hyphen_values = true)]
     pub(crate) keys: Vec<PathBuf>,
     /// The event type (default: read from the body by the family's parser, else
     /// `hookwire.test`).

@@ -1,7 +1,7 @@
 //! `hookwire demo [--db FILE]`: the whole system on embedded defaults, on 127.0.0.1 only.
 //!
-//! Local receivers for every family verify each request with the family's scheme and parse it
-//! with the family's types; a dispatcher on the embedded SQLite store delivers a batch of
+//! Local receivers for every family (hookwire-axum's `Verified` extractor) verify each request
+//! with the family's scheme and parse it with the family's types; a dispatcher on the embedded SQLite store delivers a batch of
 //! events of every family to them; one receiver answers 500 a few times (retries), one
 //! answers 410 (auto-disable); a ZITADEL request execution runs against a local restCall
 //! target. The summary table says what was delivered, retried, failed and verified, and the
@@ -14,22 +14,23 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{FromRef, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use hookwire_axum::zitadel::{Incoming, Reply};
+use hookwire_axum::{PayloadRejection, Receiver, Verified, VerifiedRejection};
 use hookwire_dispatch::model::{
     DeliveryFilter, DeliveryState, EndpointStatus, EnqueueResult, new_id,
 };
 use hookwire_dispatch::ssrf::{IpCidr, SsrfGuard};
 use hookwire_dispatch::store::SqliteStore;
 use hookwire_dispatch::transport::{Transport, TransportConfig};
-use hookwire_dispatch::zitadel::{Executor, Incoming, Reply, TargetReceiver};
+use hookwire_dispatch::zitadel::Executor;
 use hookwire_dispatch::{Dispatcher, NewEndpoint};
-use hookwire_events::Family;
 use hookwire_events::zitadel::{Condition, Execution, MethodCondition, Target};
+use hookwire_events::{AnyEvent, Family};
 use hookwire_retry::{Backoff, RetryPolicy};
-use hookwire_signature::{Scheme, Verifier};
+use hookwire_signature::Scheme;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
@@ -121,41 +122,55 @@ struct Seen {
     unparsed: u64,
 }
 
-struct Receiver {
-    family: Family,
+/// One demo endpoint's receiving side: hookwire-axum's receiver for the family's scheme, the
+/// fault it plays, and what it saw.
+struct Inbox {
+    receiver: Receiver,
     mode: Mode,
-    verifier: Verifier,
     failures_left: AtomicU32,
     seen: Mutex<Seen>,
 }
 
-impl Receiver {
+impl Inbox {
     fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
         self.seen.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
+/// The router state of one endpoint's route.
+#[derive(Clone)]
+struct Route(Arc<Inbox>);
+
+impl FromRef<Route> for Receiver {
+    fn from_ref(route: &Route) -> Receiver {
+        route.0.receiver.clone()
+    }
+}
+
 async fn receive(
-    State(receiver): State<Arc<Receiver>>,
+    State(Route(inbox)): State<Route>,
     headers: HeaderMap,
-    body: Bytes,
+    event: Result<Verified<AnyEvent>, VerifiedRejection<PayloadRejection>>,
 ) -> StatusCode {
     let now = Instant::now();
-    let mut seen = receiver.seen();
+    let mut seen = inbox.seen();
     seen.requests += 1;
-    if receiver.mode == Mode::Gone {
+    if inbox.mode == Mode::Gone {
         return StatusCode::GONE;
     }
-    if let Err(e) = receiver.verifier.verify(&body, &headers) {
-        seen.rejected.push(e.to_string());
-        return StatusCode::UNAUTHORIZED;
+    match event {
+        Ok(_) => {}
+        Err(VerifiedRejection::Refused(refused)) => {
+            seen.rejected.push(refused.to_string());
+            return StatusCode::UNAUTHORIZED;
+        }
+        Err(VerifiedRejection::Body(_)) => {
+            seen.unparsed += 1;
+            return StatusCode::BAD_REQUEST;
+        }
     }
-    if hookwire_events::parse(receiver.family, &body).is_err() {
-        seen.unparsed += 1;
-        return StatusCode::BAD_REQUEST;
-    }
-    if receiver.mode == Mode::Flaky
-        && receiver
+    if inbox.mode == Mode::Flaky
+        && inbox
             .failures_left
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok()
@@ -171,27 +186,18 @@ async fn receive(
     StatusCode::NO_CONTENT
 }
 
-/// The ZITADEL restCall target: verifies `ZITADEL-Signature`, then enriches the request.
-async fn zitadel_target(
-    State(target): State<Arc<TargetReceiver>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> (StatusCode, [(header::HeaderName, &'static str); 1], Vec<u8>) {
-    let reply = match target.receive(&headers, &body) {
-        Ok(Incoming::Request(call)) => {
+/// The ZITADEL restCall target: hookwire-axum verifies `ZITADEL-Signature` and parses the
+/// call (refusing a bad one itself), then the target enriches the request.
+async fn zitadel_target(call: Verified<Incoming>) -> Reply {
+    match call.payload {
+        Incoming::Request(call) => {
             let mut request = call.request.unwrap_or_else(|| json!({}));
             request["profile"]["displayName"] = json!("Mini Mouse (checked by the demo target)");
             request["metadata"] = json!([{ "key": "department", "value": "RW5naW5lZXJpbmc=" }]);
             Reply::message(&request)
         }
-        Ok(_) => Reply::forward_error(400, "the demo target handles request executions"),
-        Err(_) => Reply::fail(401),
-    };
-    (
-        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        [(header::CONTENT_TYPE, Reply::CONTENT_TYPE)],
-        reply.body,
-    )
+        _ => Reply::forward_error(400, "the demo target handles request executions"),
+    }
 }
 
 /// One demo endpoint as registered.
@@ -199,7 +205,7 @@ struct Row {
     spec: &'static Spec,
     tenant: String,
     endpoint_id: String,
-    receiver: Arc<Receiver>,
+    receiver: Arc<Inbox>,
 }
 
 /// Per-row counts for the summary table.
@@ -327,18 +333,18 @@ async fn run_in(
             .scheme
             .clone()
             .ok_or_else(|| CliError::failed(format!("{} was created unsigned", spec.path)))?;
-        let verifier =
-            Verifier::new(&scheme, std::slice::from_ref(&issued.verification)).map_err(failed)?;
-        let receiver = Arc::new(Receiver {
-            family: spec.family,
+        let receiver = Receiver::new(&scheme, std::slice::from_ref(&issued.verification))
+            .map_err(failed)?
+            .with_family(spec.family);
+        let receiver = Arc::new(Inbox {
+            receiver,
             mode: spec.mode,
-            verifier,
             failures_left: AtomicU32::new(FLAKY_FAILURES),
             seen: Mutex::new(Seen::default()),
         });
         router = router.route(
             &format!("/{}", spec.path),
-            post(receive).with_state(Arc::clone(&receiver)),
+            post(receive).with_state(Route(Arc::clone(&receiver))),
         );
         rows.push(Row {
             spec,
@@ -348,7 +354,8 @@ async fn run_in(
         });
     }
     let zitadel_key = Scheme::Zitadel.generate_secret().map_err(failed)?;
-    let target = Arc::new(TargetReceiver::new(zitadel_key.clone()).map_err(failed)?);
+    let target =
+        Receiver::new(&Scheme::Zitadel, std::slice::from_ref(&zitadel_key)).map_err(failed)?;
     router = router.route("/zitadel-target", post(zitadel_target).with_state(target));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {

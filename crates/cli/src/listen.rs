@@ -1,13 +1,10 @@
 //! `hookwire listen <scheme> --secret S [--addr 127.0.0.1:9000] [--header-name NAME]`: a local
 //! receiver that verifies every request and prints one JSON line per request.
 
-use std::sync::Arc;
-
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use hookwire_signature::Verifier;
+use hookwire_axum::{Checked, Receiver, Rejection, Verification};
 use serde_json::{Map, Value, json};
 
 use crate::cli::{ListenArgs, SchemeName};
@@ -16,24 +13,33 @@ use crate::io::print_line;
 use crate::time::{rfc3339_millis, unix_now_millis};
 use crate::verify::verifier;
 
-/// Largest body accepted (larger ones are answered 413 by axum and not printed).
+/// Largest body accepted (larger ones are answered 413 by the receiver and not printed).
 const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
+/// The router state: the scheme (for the event type) and hookwire-axum's receiver.
+#[derive(Clone)]
 struct Listener {
     scheme: SchemeName,
-    verifier: Verifier,
+    receiver: Receiver,
+}
+
+impl FromRef<Listener> for Receiver {
+    fn from_ref(listener: &Listener) -> Receiver {
+        listener.receiver.clone()
+    }
 }
 
 pub(crate) async fn run(args: ListenArgs) -> Result<(), CliError> {
-    let state = Arc::new(Listener {
+    let verifier = verifier(
+        args.scheme,
+        &args.keys,
+        args.header_name.as_deref(),
+        args.tolerance,
+    )?;
+    let state = Listener {
         scheme: args.scheme,
-        verifier: verifier(
-            args.scheme,
-            &args.keys,
-            args.header_name.as_deref(),
-            args.tolerance,
-        )?,
-    });
+        receiver: Receiver::from_verifier(verifier, None).with_body_limit(BODY_LIMIT),
+    };
     let socket = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| CliError::failed(format!("cannot listen on {}: {e}", args.addr)))?;
@@ -44,38 +50,32 @@ pub(crate) async fn run(args: ListenArgs) -> Result<(), CliError> {
         "hookwire: listening on http://{addr} ({}); one JSON line per request on stdout",
         args.scheme.as_str()
     );
-    let app = Router::new()
-        .fallback(receive)
-        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(state);
+    let app = Router::new().fallback(receive).with_state(state);
     axum::serve(socket, app)
         .await
         .map_err(|e| CliError::failed(format!("server stopped: {e}")))
 }
 
+/// Every request, verified or not, is printed; the answer is 204 or 401.
 async fn receive(
-    State(listener): State<Arc<Listener>>,
+    State(listener): State<Listener>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    checked: Checked,
 ) -> StatusCode {
-    let now_ms = unix_now_millis();
-    let result = listener
-        .verifier
-        .verify_at(&body, &headers, now_ms.div_euclid(1000));
     let line = report(
         listener.scheme,
-        now_ms,
+        unix_now_millis(),
         &method,
         &uri,
         &headers,
-        &body,
-        &result,
+        &checked.body,
+        &checked.outcome,
     );
     // A closed stdout ends the printing, not the receiver: the answer still goes out.
     let _ = print_line(&line);
-    if result.is_ok() {
+    if checked.is_verified() {
         StatusCode::NO_CONTENT
     } else {
         StatusCode::UNAUTHORIZED
@@ -90,13 +90,13 @@ fn report(
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-    result: &Result<hookwire_signature::Verified, hookwire_signature::Error>,
+    outcome: &Result<Verification, Rejection>,
 ) -> String {
     let mut line = Map::new();
     line.insert("time".into(), json!(rfc3339_millis(now_ms)));
     line.insert("method".into(), json!(method.as_str()));
     line.insert("path".into(), json!(uri.to_string()));
-    match result {
+    match outcome {
         Ok(v) => {
             line.insert("verified".into(), json!(true));
             if let Some(id) = &v.id {
@@ -107,9 +107,13 @@ fn report(
             }
             line.insert("key_index".into(), json!(v.key_index));
         }
-        Err(e) => {
+        Err(refused) => {
             line.insert("verified".into(), json!(false));
-            line.insert("error".into(), json!(e.to_string()));
+            // The verifier's own reason (`signature mismatch`, ``missing header `…` ``).
+            let reason = refused
+                .signature_error()
+                .map_or_else(|| refused.to_string(), ToString::to_string);
+            line.insert("error".into(), json!(reason));
         }
     }
     line.insert("event_type".into(), event_type(scheme, headers, body));

@@ -737,3 +737,96 @@ fn listen_refuses_bad_usage_before_binding() {
     );
     assert_eq!(run.code, 2);
 }
+
+/// Random secrets start with `-` one time in 47, a base64url modulus one time in 64: every
+/// secret, key and modulus flag takes the value after it, whatever its first character.
+#[test]
+fn secrets_and_moduli_starting_with_a_hyphen_are_values() {
+    let secret = "-4abcdef0123456789";
+    let body = br#"{"action":"opened","number":1}"#;
+    let run = hookwire(&["sign", "github", "--secret", secret], body);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let header = run.stdout.trim().to_owned();
+    assert!(
+        header.starts_with("X-Hub-Signature-256: sha256="),
+        "{header}"
+    );
+    let run = hookwire(
+        &["verify", "github", "--secret", secret, "--header", &header],
+        body,
+    );
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "verified\n"),
+        "{}",
+        run.stderr
+    );
+    let run = hookwire(
+        &[
+            "verify", "github", "--secret", "-4other", "--header", &header,
+        ],
+        body,
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+
+    // listen and send take it too: send delivers to listen, which verifies.
+    let mut listener = listen(&["github", "--secret", secret]);
+    let url = format!("http://{}/hooks", listener.addr);
+    let run = hookwire(
+        &[
+            "send",
+            &url,
+            "--scheme",
+            "github",
+            "--secret",
+            secret,
+            "--allow-loopback",
+        ],
+        body,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let line: serde_json::Value =
+        serde_json::from_str(&listener.lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(line["verified"], true, "{line}");
+    assert_eq!(line["body"]["action"], "opened");
+
+    // A Zentitle modulus starting with `-` (test key in tests/data/specs/vectors).
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/specs/vectors");
+    let modulus = std::fs::read_to_string(spec.join("zentitle_dash_modulus.txt")).unwrap();
+    let modulus = modulus.trim();
+    assert!(modulus.starts_with("-4"), "{modulus}");
+    let key = spec.join("zentitle_dash_modulus_private_key.pem");
+    let body = br#"{"eventId":"e1","eventCode":"customer.created"}"#;
+    let run = hookwire(&["sign", "zentitle", "--key", key.to_str().unwrap()], body);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let header = run.stdout.trim().to_owned();
+    let run = hookwire(
+        &[
+            "verify",
+            "zentitle",
+            "--modulus",
+            modulus,
+            "--header",
+            &header,
+        ],
+        body,
+    );
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "verified\n"),
+        "{}",
+        run.stderr
+    );
+    let run = hookwire(
+        &[
+            "verify",
+            "zentitle",
+            "--modulus",
+            modulus,
+            "--header",
+            &header,
+        ],
+        b"{}",
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+}

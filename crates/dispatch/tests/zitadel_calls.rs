@@ -8,16 +8,14 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Received, Reply as Wire, TestServer};
+use common::{Received, Reply as Wire, TestServer, zitadel_target_receive};
 use hookwire_dispatch::ssrf::{IpCidr, SsrfGuard};
 use hookwire_dispatch::transport::{Transport, TransportConfig};
-use hookwire_dispatch::zitadel::{
-    CallFailure, ConfigError, ExecutionError, Executor, Incoming, Reply, TargetReceiver,
-};
+use hookwire_dispatch::zitadel::{CallFailure, ConfigError, ExecutionError, Executor};
 use hookwire_events::zitadel::{
-    AttributeValue, Condition, EventCondition, EventExecution, EventPayload, Execution,
-    FunctionCondition, FunctionExecution, FunctionReply, MethodCondition, RequestExecution,
-    Sequence, Target,
+    AttributeValue, Condition, ErrorReply, EventCondition, EventExecution, EventPayload, Execution,
+    FunctionCondition, FunctionExecution, FunctionReply, MethodCondition, Payload,
+    RequestExecution, Sequence, Target,
 };
 use serde_json::{Value, json};
 
@@ -60,20 +58,23 @@ fn request_exec(method: MethodCondition, targets: &[&str]) -> Execution {
     )
 }
 
-fn json_reply(v: &Reply) -> Wire {
+/// A target's 200 with a JSON body: the bare message, a function reply or a forwarded error.
+fn json_reply(body: &impl serde::Serialize) -> Wire {
     Wire::Full {
-        status: v.status,
-        headers: vec![("content-type".into(), Reply::CONTENT_TYPE.into())],
-        body: v.body.clone(),
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: serde_json::to_vec(body).unwrap(),
     }
 }
 
+/// `forwardedStatusCode`/`forwardedErrorMessage` in a 200, as ZITADEL reads them.
+fn forward_error(status: u16, message: impl Into<String>) -> Wire {
+    json_reply(&ErrorReply::new(status, message))
+}
+
 /// Verifies the call like a real target would; a bad signature answers 401.
-fn receive(req: &Received) -> Result<Incoming, Wire> {
-    TargetReceiver::new(KEY)
-        .unwrap()
-        .receive(&req.headers, &req.body)
-        .map_err(|_| Wire::Status(401))
+fn receive(req: &Received) -> Result<Payload, Wire> {
+    zitadel_target_receive(KEY, req).map_err(|_| Wire::Status(401))
 }
 
 fn body_json(req: &Received) -> Value {
@@ -88,7 +89,7 @@ async fn email_domain_target() -> TestServer {
             Ok(i) => i,
             Err(reply) => return reply,
         };
-        let Incoming::Request(call) = incoming else {
+        let Payload::Request(call) = incoming else {
             return Wire::Status(422);
         };
         let mut request = call.request.unwrap_or(Value::Null);
@@ -99,14 +100,11 @@ async fn email_domain_target() -> TestServer {
             .to_owned();
         let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
         if !["example.com", "company.com"].contains(&domain) {
-            return json_reply(&Reply::forward_error(
-                400,
-                format!("Email domain {domain} is not allowed"),
-            ));
+            return forward_error(400, format!("Email domain {domain} is not allowed"));
         }
         request["profile"]["displayName"] = json!("John Doe (verified)");
         request["metadata"] = json!([{"key": "department", "value": "RW5naW5lZXJpbmc="}]);
-        json_reply(&Reply::message(&request))
+        json_reply(&request)
     })
     .await
 }
@@ -212,18 +210,17 @@ async fn chain_applies_call_replies_in_turn_and_ignores_webhook_bodies() {
     // Target 1 (restCall) adds a field; target 2 (restWebhook) answers a body that must be
     // ignored; target 3 (restCall) must see target 1's change and adds its own.
     let one = TestServer::start(|req, _| {
-        let Ok(Incoming::Request(c)) = receive(req) else {
+        let Ok(Payload::Request(c)) = receive(req) else {
             return Wire::Status(401);
         };
         let mut r = c.request.unwrap();
         r["step1"] = json!(true);
-        json_reply(&Reply::message(&r))
+        json_reply(&r)
     })
     .await;
-    let two =
-        TestServer::start(|_, _| json_reply(&Reply::message(&json!({"replaced": true})))).await;
+    let two = TestServer::start(|_, _| json_reply(&json!({"replaced": true}))).await;
     let three = TestServer::start(|req, _| {
-        let Ok(Incoming::Request(c)) = receive(req) else {
+        let Ok(Payload::Request(c)) = receive(req) else {
             return Wire::Status(401);
         };
         let mut r = c.request.unwrap();
@@ -231,7 +228,7 @@ async fn chain_applies_call_replies_in_turn_and_ignores_webhook_bodies() {
             return Wire::Status(409);
         }
         r["step3"] = json!(true);
-        json_reply(&Reply::message(&r))
+        json_reply(&r)
     })
     .await;
     let executor = Executor::new(
@@ -304,14 +301,14 @@ async fn only_the_best_matching_execution_runs() {
 #[tokio::test]
 async fn response_execution_rewrites_the_response() {
     let server = TestServer::start(|req, _| {
-        let Ok(Incoming::Response(c)) = receive(req) else {
+        let Ok(Payload::Response(c)) = receive(req) else {
             return Wire::Status(401);
         };
         // The target sees both the request and the response.
         let email = c.request.as_ref().unwrap()["email"]["email"].clone();
         let mut resp = c.response.unwrap();
         resp["syncedEmail"] = email;
-        json_reply(&Reply::message(&resp))
+        json_reply(&resp)
     })
     .await;
     let executor = Executor::new(
@@ -341,30 +338,30 @@ async fn response_execution_rewrites_the_response() {
 #[tokio::test]
 async fn function_execution_appends_claims_from_each_target() {
     let a = TestServer::start(|req, _| {
-        let Ok(Incoming::Function(f)) = receive(req) else {
+        let Ok(Payload::Function(f)) = receive(req) else {
             return Wire::Status(401);
         };
         if f.function != "function/preaccesstoken" {
             return Wire::Status(400);
         }
         let sub = f.subject().unwrap_or_default().to_owned();
-        json_reply(&Reply::function(
+        json_reply(
             &FunctionReply::default()
                 .claim("department", json!("Engineering"))
                 .claim("sub_seen", json!(sub))
                 .log("claims added by a"),
-        ))
+        )
     })
     .await;
     let b = TestServer::start(|req, _| {
-        let Ok(Incoming::Function(_)) = receive(req) else {
+        let Ok(Payload::Function(_)) = receive(req) else {
             return Wire::Status(401);
         };
-        json_reply(&Reply::function(
+        json_reply(
             &FunctionReply::default()
                 .claim("employee_id", json!(4711))
                 .metadata("last_token", b"now"),
-        ))
+        )
     })
     .await;
     let executor = Executor::new(
@@ -424,27 +421,18 @@ async fn function_execution_appends_claims_from_each_target() {
     assert_eq!(a.count(), 1);
 }
 
-/// A restCall function reply written out on the wire, as a target would send it.
-fn raw_function_reply(body: &Value) -> Wire {
-    Wire::Full {
-        status: 200,
-        headers: vec![("content-type".into(), Reply::CONTENT_TYPE.into())],
-        body: serde_json::to_vec(body).unwrap(),
-    }
-}
-
 #[tokio::test]
 async fn saml_function_execution_appends_attributes_from_each_target_in_order() {
     // Each target verifies the call, checks it is the SAML function, and answers the spec's
     // reply shape: {"set_user_metadata":[…], "append_attribute":[{name, name_format, value}]}.
     let first = TestServer::start(|req, _| {
-        let Ok(Incoming::Function(f)) = receive(req) else {
+        let Ok(Payload::Function(f)) = receive(req) else {
             return Wire::Status(401);
         };
         if f.function != "function/presamlresponse" {
             return Wire::Status(400);
         }
-        raw_function_reply(&json!({
+        json_reply(&json!({
             "append_attribute": [
                 {
                     "name": "department",
@@ -461,13 +449,13 @@ async fn saml_function_execution_appends_attributes_from_each_target_in_order() 
     })
     .await;
     let second = TestServer::start(|req, _| {
-        let Ok(Incoming::Function(f)) = receive(req) else {
+        let Ok(Payload::Function(f)) = receive(req) else {
             return Wire::Status(401);
         };
         if f.function != "function/presamlresponse" {
             return Wire::Status(400);
         }
-        raw_function_reply(&json!({
+        json_reply(&json!({
             "set_user_metadata": [{"key": "last_saml_login", "value": "bm93"}],
             "append_attribute": [{
                 "name": "employee_id",
@@ -546,19 +534,11 @@ async fn saml_function_execution_appends_attributes_from_each_target_in_order() 
             .unwrap()
             .starts_with("t=")
     );
-    let Ok(Incoming::Function(seen)) = TargetReceiver::new(KEY)
-        .unwrap()
-        .receive(&got[0].headers, &got[0].body)
-    else {
+    let Ok(Payload::Function(seen)) = zitadel_target_receive(KEY, &got[0]) else {
         panic!("the second target's request did not verify as a function call");
     };
     assert_eq!(seen.function, "function/presamlresponse");
-    assert!(
-        TargetReceiver::new("not-the-key")
-            .unwrap()
-            .receive(&got[0].headers, &got[0].body)
-            .is_err()
-    );
+    assert!(zitadel_target_receive("not-the-key", &got[0]).is_err());
     let payload = body_json(&got[0]);
     assert_eq!(payload["function"], "function/presamlresponse");
     assert_eq!(payload["user"]["id"], "u-1");
@@ -588,7 +568,7 @@ fn user_added() -> EventExecution {
 #[tokio::test]
 async fn event_execution_reaches_the_group_target_signed() {
     let group = TestServer::start(|req, _| match receive(req) {
-        Ok(Incoming::Event(_)) => Wire::Status(200),
+        Ok(Payload::Event(_)) => Wire::Status(200),
         Ok(_) => Wire::Status(422),
         Err(r) => r,
     })
@@ -678,12 +658,12 @@ async fn timeout_with_interrupt_stops_the_chain() {
 async fn timeout_without_interrupt_is_logged_and_the_chain_continues() {
     let slow_target = TestServer::start(slow(3000, Wire::Status(200))).await;
     let fixer = TestServer::start(|req, _| {
-        let Ok(Incoming::Request(c)) = receive(req) else {
+        let Ok(Payload::Request(c)) = receive(req) else {
             return Wire::Status(401);
         };
         let mut r = c.request.unwrap();
         r["fixed"] = json!(true);
-        json_reply(&Reply::message(&r))
+        json_reply(&r)
     })
     .await;
     let failing = TestServer::status(500).await;
@@ -736,12 +716,7 @@ async fn rest_async_never_blocks_the_caller() {
     assert_eq!(out, json!({"x": 1}));
     // It was still sent (signed), in the background.
     let got = slow_async.wait_for(1, Duration::from_secs(5)).await;
-    assert!(
-        TargetReceiver::new(KEY)
-            .unwrap()
-            .receive(&got[0].headers, &got[0].body)
-            .is_ok()
-    );
+    assert!(zitadel_target_receive(KEY, &got[0]).is_ok());
 }
 
 #[tokio::test]
@@ -774,8 +749,8 @@ async fn overall_deadline_caps_the_chain() {
 async fn failures_map_like_handle_response() {
     let server = TestServer::start(|req, _| match req.path.as_str() {
         "/500" => Wire::Status(500),
-        "/fwd500" => json_reply(&Reply::forward_error(500, "upstream broke")),
-        "/webhook-fwd" => json_reply(&Reply::forward_error(403, "forbidden by allow-list")),
+        "/fwd500" => forward_error(500, "upstream broke"),
+        "/webhook-fwd" => forward_error(403, "forbidden by allow-list"),
         "/notjson" => Wire::Full {
             status: 200,
             headers: vec![],
@@ -925,4 +900,28 @@ fn configuration_errors() {
         .unwrap_err(),
         ConfigError::UnknownFunction("complement_token".into())
     );
+}
+
+proptest::proptest! {
+    /// What a target's `CallTarget` signs, a target verifying with the same key accepts; one
+    /// flipped byte is refused.
+    #[test]
+    fn call_signatures_round_trip(email in "[a-z]{1,12}@[a-z]{1,8}\\.com", flip in 0usize..64) {
+        use hookwire_dispatch::zitadel::CallTarget;
+        use hookwire_signature::{Scheme, Secret, Verifier};
+        let mut t = Target::rest_call("t", "http://127.0.0.1:1/", Duration::from_secs(1), true);
+        t.signing_key = Some("round-trip-key".into());
+        let target = CallTarget::from_resource(&t).unwrap();
+        let body = serde_json::to_vec(&json!({
+            "fullMethod": ADD_HUMAN,
+            "request": {"email": {"email": email}}
+        })).unwrap();
+        let headers = target.headers(&body, 1_700_000_000).unwrap();
+        let verifier = Verifier::new(&Scheme::Zitadel, &[Secret::new("round-trip-key")]).unwrap();
+        proptest::prop_assert!(verifier.verify_at(&body, &headers, 1_700_000_001).is_ok());
+        let mut bad = body.clone();
+        let i = flip % bad.len();
+        bad[i] ^= 0x01;
+        proptest::prop_assert!(verifier.verify_at(&bad, &headers, 1_700_000_001).is_err());
+    }
 }

@@ -7,13 +7,13 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::TestServer;
+use common::{TestServer, zitadel_target_receive};
 use hookwire_dispatch::Dispatcher;
 use hookwire_dispatch::store::MemoryStore;
-use hookwire_dispatch::zitadel::{
-    ConfigError, DurableError, DurableEvents, Incoming, TargetReceiver,
+use hookwire_dispatch::zitadel::{ConfigError, DurableError, DurableEvents};
+use hookwire_events::zitadel::{
+    Condition, EventCondition, EventExecution, Execution, Payload, Target,
 };
-use hookwire_events::zitadel::{Condition, EventCondition, EventExecution, Execution, Target};
 use serde_json::json;
 
 const KEY: &str = "durable-target-key";
@@ -87,11 +87,8 @@ async fn event_executions_are_delivered_durably_and_signed() {
     );
     let got = group.wait_for(1, Duration::from_secs(5)).await;
     // The target verifies the signature with its signing key and reads the event.
-    let incoming = TargetReceiver::new(KEY)
-        .unwrap()
-        .receive(&got[0].headers, &got[0].body)
-        .unwrap();
-    let Incoming::Event(e) = incoming else {
+    let incoming = zitadel_target_receive(KEY, &got[0]).unwrap();
+    let Payload::Event(e) = incoming else {
         panic!("not an event: {incoming:?}")
     };
     assert_eq!(e, added);

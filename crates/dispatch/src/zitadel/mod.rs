@@ -1,5 +1,4 @@
-//! ZITADEL Actions v2: synchronous calls to targets ("executions"), and the helpers a target
-//! needs to answer them.
+//! ZITADEL Actions v2: synchronous calls to targets ("executions").
 //!
 //! ZITADEL does not only notify: at an execution point (before or after an API call, inside
 //! a function such as `preaccesstoken`, or after an event was stored) it calls the targets
@@ -15,45 +14,13 @@
 //!   bounded by the target's timeout (and an optional overall deadline), restCall replies
 //!   replace the message in turn, `forwardedStatusCode`/`forwardedErrorMessage` become
 //!   [`ExecutionError`]s.
-//! - [`TargetReceiver`], [`Reply`]: the target side: verify, parse into
-//!   [`hookwire_events::zitadel`] types, answer in the shape ZITADEL reads.
+//!
+//! The target side (verify a call, parse it into [`hookwire_events::zitadel`] types, answer in
+//! the shape ZITADEL reads) has no runtime in it and lives in `hookwire_axum::zitadel`: a
+//! target author depends on hookwire-axum, not on this crate.
 //!
 //! Payload types `PAYLOAD_TYPE_JWT`/`JWE` (signed with the instance's OIDC web key) are
 //! refused with [`ConfigError::UnsupportedPayloadType`].
-//!
-//! # A target, receiving side
-//!
-//! ```
-//! use hookwire_dispatch::zitadel::{Incoming, Reply, TargetReceiver};
-//! use hookwire_signature::{Scheme, Secret, Signer};
-//!
-//! // What ZITADEL sends before AddHumanUser (signed here to make the example self-contained).
-//! let body = br#"{"fullMethod":"/zitadel.user.v2.UserService/AddHumanUser","instanceID":"1","request":{"email":{"email":"mini@evil.example"}}}"#;
-//! let signer = Signer::new(&Scheme::Zitadel, &[Secret::new("key-from-CreateTarget")])?;
-//! let mut headers = http::HeaderMap::new();
-//! for (name, value) in signer.sign("", 1_700_000_000, body)? {
-//!     headers.insert(name, value);
-//! }
-//!
-//! let receiver = TargetReceiver::new("key-from-CreateTarget")?;
-//! let reply = match receiver.receive_at(&headers, body, 1_700_000_010)? {
-//!     Incoming::Request(call) => {
-//!         let email = call.request.as_ref()
-//!             .and_then(|r| r.pointer("/email/email"))
-//!             .and_then(|e| e.as_str())
-//!             .unwrap_or_default();
-//!         if email.ends_with("@example.com") {
-//!             Reply::message(call.request.as_ref().unwrap_or(&serde_json::Value::Null))
-//!         } else {
-//!             Reply::forward_error(400, "email domain not allowed")
-//!         }
-//!     }
-//!     _ => Reply::ok(),
-//! };
-//! assert_eq!(reply.status, 200); // forwarded errors travel in a 200
-//! assert!(String::from_utf8_lossy(&reply.body).contains("forwardedStatusCode"));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 //!
 //! # Running an execution
 //!
@@ -93,10 +60,8 @@ mod call;
 mod durable;
 mod error;
 pub mod router;
-mod target;
 
 pub use call::{CallTarget, DEFAULT_TARGET_TIMEOUT, Executor, TargetKind};
 pub use durable::{DurableError, DurableEvents};
 pub use error::{CallFailure, ConfigError, ExecutionError};
 pub use router::{Route, Router, Specificity, Trigger};
-pub use target::{Incoming, ReceiveError, Reply, TargetReceiver, parse_incoming};

@@ -281,3 +281,19 @@ pub async fn wait_state(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// What a ZITADEL target does with a call: verify `ZITADEL-Signature` with its signing key
+/// over the raw body, then parse the body. (Targets use `hookwire_axum::zitadel`; the
+/// dispatcher's tests stay free of the receiver crate.)
+pub fn zitadel_target_receive(
+    key: &str,
+    req: &Received,
+) -> Result<hookwire_events::zitadel::Payload, String> {
+    use hookwire_signature::{Scheme, Secret, Verifier};
+    let verifier =
+        Verifier::new(&Scheme::Zitadel, &[Secret::new(key)]).map_err(|e| e.to_string())?;
+    verifier
+        .verify(&req.body, &req.headers)
+        .map_err(|e| e.to_string())?;
+    hookwire_events::zitadel::parse(&req.body).map_err(|e| e.to_string())
+}

@@ -1,27 +1,21 @@
-//! The receiving side: helpers for people who write ZITADEL targets.
-//!
-//! A target gets a POST with `ZITADEL-Signature` and a JSON body. [`TargetReceiver`]
-//! verifies the signature over the raw bytes and parses the body into the events crate's
-//! types ([`Incoming`]); [`Reply`] builds the answer ZITADEL expects:
-//!
-//! - request/response executions (restCall): the bare, possibly modified message
-//!   ([`Reply::message`]), never a wrapper;
-//! - function executions: a [`FunctionReply`] ([`Reply::function`]);
-//! - a refusal the user should see: **HTTP 200** with `forwardedStatusCode` (400..=499) and
-//!   `forwardedErrorMessage` ([`Reply::forward_error`]); ZITADEL only reads these on 2xx;
-//! - a plain success for webhooks and events ([`Reply::ok`]); any non-2xx
-//!   ([`Reply::fail`]) makes ZITADEL report PreconditionFailed.
+//! Verifying and parsing what ZITADEL sends to a target, without axum: [`TargetReceiver`],
+//! [`Incoming`], [`parse_incoming`], [`ReceiveError`].
 
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use hookwire_events::ParseError;
 use hookwire_events::zitadel::{
-    self as events, ErrorReply, EventExecution, FunctionExecution, FunctionReply, Payload,
-    RequestExecution, ResponseExecution,
+    self as events, EventExecution, FunctionExecution, Payload, RequestExecution, ResponseExecution,
 };
 use hookwire_signature::{Scheme, Secret, Tolerance, Verified, Verifier};
-use http::HeaderMap;
-use serde_json::Value;
+
+use crate::rejection::Rejection;
 
 /// Why a target refused what it received.
+///
+/// As a response: a signature refusal answers as the [`Rejection`] table says (400 for a
+/// missing or malformed header, 401 for a mismatch or a stale timestamp), a body that does
+/// not parse 400, an unexpected kind 422. ZITADEL treats any of them as a failed call.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReceiveError {
@@ -35,6 +29,18 @@ pub enum ReceiveError {
     /// unknown shape); the kind is named.
     #[error("unexpected payload kind `{0}`")]
     Unexpected(&'static str),
+}
+
+impl IntoResponse for ReceiveError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Signature(e) => Rejection::from_signature(e).into_response(),
+            Self::Parse(_) => (StatusCode::BAD_REQUEST, self.to_string()).into_response(),
+            Self::Unexpected(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, self.to_string()).into_response()
+            }
+        }
+    }
 }
 
 /// What ZITADEL sent.
@@ -63,7 +69,9 @@ impl Incoming {
     }
 }
 
-/// Verifies and parses calls from ZITADEL to one target.
+/// Verifies and parses calls from ZITADEL to one target, on bytes you already hold (any HTTP
+/// stack). In an axum handler, [`Verified<Incoming>`](crate::Verified) does the same and also
+/// reads the body with a limit.
 #[derive(Debug, Clone)]
 pub struct TargetReceiver {
     verifier: Option<Verifier>,
@@ -166,64 +174,6 @@ pub fn parse_incoming(body: &[u8]) -> Result<Incoming, ReceiveError> {
     }
 }
 
-/// A target's answer: status and JSON body (send it with `Content-Type: application/json`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    /// The HTTP status.
-    pub status: u16,
-    /// The body (may be empty).
-    pub body: Vec<u8>,
-}
-
-impl Reply {
-    /// The content type of every reply.
-    pub const CONTENT_TYPE: &'static str = "application/json";
-
-    /// 200 with an empty body: success for restWebhook, restAsync and event targets (a
-    /// restCall target answering this leaves the message unchanged).
-    pub fn ok() -> Self {
-        Self {
-            status: 200,
-            body: Vec::new(),
-        }
-    }
-
-    /// 200 with the bare message (the modified request or response, protojson).
-    pub fn message(message: &Value) -> Self {
-        Self {
-            status: 200,
-            body: serde_json::to_vec(message).unwrap_or_default(),
-        }
-    }
-
-    /// 200 with a function reply (claims, metadata, log claims, SAML attributes).
-    pub fn function(reply: &FunctionReply) -> Self {
-        Self {
-            status: 200,
-            body: serde_json::to_vec(reply).unwrap_or_default(),
-        }
-    }
-
-    /// 200 with `forwardedStatusCode`/`forwardedErrorMessage`: ZITADEL answers its caller
-    /// with `status` when it is 400..=499, PreconditionFailed otherwise (and only when the
-    /// target has `interruptOnError`; otherwise it logs and continues).
-    pub fn forward_error(status: u16, message: impl Into<String>) -> Self {
-        Self {
-            status: 200,
-            body: serde_json::to_vec(&ErrorReply::new(status, message)).unwrap_or_default(),
-        }
-    }
-
-    /// A non-2xx status with an empty body: ZITADEL treats it as a failed call
-    /// (`Errors.Execution.Failed`).
-    pub fn fail(status: u16) -> Self {
-        Self {
-            status,
-            body: Vec::new(),
-        }
-    }
-}
-
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -302,22 +252,23 @@ mod tests {
     }
 
     #[test]
-    fn replies_have_the_wire_shape() {
-        let r = Reply::forward_error(400, "domain not allowed");
-        assert_eq!(r.status, 200);
-        let v: Value = serde_json::from_slice(&r.body).unwrap();
+    fn refusals_answer_with_their_status() {
+        let status = |e: ReceiveError| e.into_response().status();
+        let sig = hookwire_signature::Error::SignatureMismatch;
+        assert_eq!(status(sig.into()), StatusCode::UNAUTHORIZED);
+        let missing = TargetReceiver::new("k")
+            .unwrap()
+            .verify(&HeaderMap::new(), b"{}")
+            .unwrap_err();
+        assert_eq!(status(missing), StatusCode::BAD_REQUEST);
         assert_eq!(
-            v,
-            serde_json::json!({"forwardedStatusCode":400,"forwardedErrorMessage":"domain not allowed"})
+            status(parse_incoming(b"nope").unwrap_err()),
+            StatusCode::BAD_REQUEST
         );
-        let f = Reply::function(&FunctionReply::default().claim("dept", Value::from("eng")));
-        let v: Value = serde_json::from_slice(&f.body).unwrap();
         assert_eq!(
-            v,
-            serde_json::json!({"append_claims":[{"key":"dept","value":"eng"}]})
+            status(parse_incoming(br#"{"append_claims":[]}"#).unwrap_err()),
+            StatusCode::UNPROCESSABLE_ENTITY
         );
-        assert_eq!(Reply::fail(503).status, 503);
-        assert!(Reply::ok().body.is_empty());
     }
 
     proptest::proptest! {
@@ -331,30 +282,6 @@ mod tests {
             }
             let _ = r.receive_at(&h, &body, 1_700_000_000);
             let _ = parse_incoming(&body);
-        }
-
-        /// What the executor signs, the receiver accepts; one flipped byte is refused.
-        #[test]
-        fn executor_signature_round_trips(email in "[a-z]{1,12}@[a-z]{1,8}\\.com", flip in 0usize..64) {
-            use hookwire_events::zitadel::Target;
-            let mut t = Target::rest_call("t", "http://127.0.0.1:1/", std::time::Duration::from_secs(1), true);
-            t.signing_key = Some("round-trip-key".into());
-            let target = super::super::CallTarget::from_resource(&t).unwrap();
-            let body = serde_json::to_vec(&serde_json::json!({
-                "fullMethod": "/zitadel.user.v2.UserService/AddHumanUser",
-                "request": {"email": {"email": email}}
-            })).unwrap();
-            let headers = target.headers(&body, 1_700_000_000).unwrap();
-            let r = TargetReceiver::new("round-trip-key").unwrap();
-            let got = r.receive_at(&headers, &body, 1_700_000_001);
-            proptest::prop_assert!(matches!(got, Ok(Incoming::Request(_))));
-            let mut bad = body.clone();
-            let i = flip % bad.len();
-            bad[i] ^= 0x01;
-            proptest::prop_assert!(matches!(
-                r.receive_at(&headers, &bad, 1_700_000_001),
-                Err(ReceiveError::Signature(_))
-            ));
         }
     }
 }

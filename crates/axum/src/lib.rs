@@ -41,7 +41,13 @@
 //! - [`zitadel`]: writing a ZITADEL Actions v2 target: [`Verified<Incoming>`](zitadel::Incoming)
 //!   for the calls, [`Reply`](zitadel::Reply) for the answer.
 //! - [`ReplayGuard`]: the replay store trait; [`MemoryReplayGuard`] is the bounded in-process
-//!   one. What replay protection each scheme allows is in [`replay`].
+//!   one, `RedisReplayGuard` (feature `redis`) and `PostgresReplayGuard` (feature `postgres`)
+//!   are shared by every instance of a receiver. What replay protection each scheme allows is
+//!   in [`replay`].
+//!
+//! # Crate features
+//! - `redis`: `RedisReplayGuard` (`SET NX PX` on a Redis server).
+//! - `postgres`: `PostgresReplayGuard` (a table with an expiry column).
 //!
 //! # Responses
 //!
@@ -87,4 +93,8 @@ pub use extract::{
 pub use layer::{VerifyLayer, VerifyService, verify_middleware};
 pub use receiver::{DEFAULT_BODY_LIMIT, DEFAULT_MAX_REPLAY_TTL, Receiver, Verification};
 pub use rejection::{REPLAY_HEADER, Rejection};
+#[cfg(feature = "postgres")]
+pub use replay::PostgresReplayGuard;
+#[cfg(feature = "redis")]
+pub use replay::RedisReplayGuard;
 pub use replay::{MemoryReplayGuard, ReplayGuard, ReplayStoreError};

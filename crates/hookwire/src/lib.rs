@@ -109,8 +109,10 @@
 //! - **`rsa`** (default): Zentitle2 `N-Signature` (RSA PKCS#1 v1.5 / SHA-256).
 //! - **`ed25519`** (default): Standard Webhooks `v1a` keys (`whsk_`/`whpk_`).
 //! - **`dispatch`**: the durable dispatcher with the embedded SQLite store (`hookwire::dispatch`).
-//! - **`postgres`**: the PostgreSQL store for several dispatcher processes (implies `dispatch`).
+//! - **`postgres`**: the PostgreSQL store for several dispatcher processes (implies `dispatch`);
+//!   with `axum`, also the PostgreSQL replay guard shared by several receiver instances.
 //! - **`axum`**: the receiver extractor and middleware (`hookwire::axum`).
+//! - **`redis`**: the Redis replay guard shared by several receiver instances (implies `axum`).
 //! - **`full`**: all of the above.
 //!
 //! [`Dispatcher`]: https://docs.rs/hookwire-dispatch

@@ -36,6 +36,7 @@ pub(crate) struct Config {
     pub(crate) snippet_cap: usize,
     pub(crate) default_timeout: Duration,
     pub(crate) health_flush: Duration,
+    pub(crate) endpoint_label: bool,
 }
 
 /// Builds a [`Dispatcher`]. Every setter states its default.
@@ -58,6 +59,7 @@ pub struct DispatcherBuilder {
     rotation_grace: Duration,
     default_timeout: Duration,
     health_flush: Duration,
+    endpoint_label: bool,
 }
 
 impl fmt::Debug for DispatcherBuilder {
@@ -95,6 +97,7 @@ impl DispatcherBuilder {
             rotation_grace: Duration::from_secs(24 * 3600),
             default_timeout: Duration::from_secs(15),
             health_flush: Duration::from_secs(1),
+            endpoint_label: false,
         }
     }
 
@@ -244,6 +247,14 @@ impl DispatcherBuilder {
         self
     }
 
+    /// Adds the `endpoint` label (the endpoint id) to every delivery and attempt metric (see
+    /// [`metrics`](crate::metrics)). Default off: each endpoint becomes a series of every
+    /// metric, so turn it on only where the number of endpoints is bounded.
+    pub fn metrics_endpoint_label(mut self, on: bool) -> Self {
+        self.endpoint_label = on;
+        self
+    }
+
     /// Builds the dispatcher (not yet running: call [`Dispatcher::start`]).
     ///
     /// # Errors
@@ -292,6 +303,7 @@ impl DispatcherBuilder {
                     snippet_cap: self.snippet_cap,
                     default_timeout: self.default_timeout,
                     health_flush: self.health_flush,
+                    endpoint_label: self.endpoint_label,
                 },
                 notify: Notify::new(),
                 permits: Arc::new(Semaphore::new(self.concurrency)),
@@ -637,6 +649,7 @@ impl Dispatcher {
             let _ = t.await;
         }
         self.inner.health.flush_all(&self.inner).await;
+        crate::worker::refresh_queue_gauge(&self.inner).await;
         report
     }
 }

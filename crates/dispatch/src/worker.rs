@@ -311,10 +311,16 @@ pub(crate) async fn gauge_loop(inner: Arc<Inner>) {
             _ = tick.tick() => {}
             _ = shutdown.changed() => return,
         }
-        if let Ok(depth) = inner.store.queue_depth().await {
-            metrics::gauge!(m::QUEUE_DEPTH).set(depth as f64);
-        }
+        refresh_queue_gauge(&inner).await;
         inner.health.flush_all(&inner).await;
+    }
+}
+
+/// Sets the queue-depth gauge from the store (periodically, and once more at shutdown so the
+/// last value is not a stale one from before the drain).
+pub(crate) async fn refresh_queue_gauge(inner: &Inner) {
+    if let Ok(depth) = inner.store.queue_depth().await {
+        metrics::gauge!(m::QUEUE_DEPTH).set(depth as f64);
     }
 }
 
@@ -470,8 +476,9 @@ async fn attempt(inner: &Arc<Inner>, worker: &str, cd: ClaimedDelivery, mut rng:
             .then(|| String::from_utf8_lossy(&result.body[..snippet_len]).into_owned()),
         success,
     };
-    metrics::counter!(m::ATTEMPTS).increment(1);
-    metrics::histogram!(m::ATTEMPT_SECONDS).record(result.duration.as_secs_f64());
+    let labels = m::labels(&endpoint, inner.config.endpoint_label);
+    metrics::counter!(m::ATTEMPTS, m::attempt_labels(&labels, &outcome)).increment(1);
+    metrics::histogram!(m::ATTEMPT_SECONDS, labels.clone()).record(result.duration.as_secs_f64());
     // Whether this attempt ended its delivery, for the consecutive-failed-deliveries rule.
     // Only a recorded completion ends it: if recording failed, the delivery is retried.
     let mut finality = Finality::Retrying;
@@ -483,23 +490,23 @@ async fn attempt(inner: &Arc<Inner>, worker: &str, cd: ClaimedDelivery, mut rng:
         Ok(()) => match &completion {
             Completion::Delivered => {
                 finality = Finality::Final;
-                metrics::counter!(m::DELIVERED).increment(1);
+                metrics::counter!(m::DELIVERED, labels.clone()).increment(1);
                 let latency = (finished - message.created_at).max(0) as f64 / 1000.0;
-                metrics::histogram!(m::DELIVERY_LATENCY_SECONDS).record(latency);
+                metrics::histogram!(m::DELIVERY_LATENCY_SECONDS, labels.clone()).record(latency);
                 tracing::debug!(status = ?result.status, "delivered");
             }
             Completion::Retry { at } => {
-                metrics::counter!(m::RETRIED).increment(1);
+                metrics::counter!(m::RETRIED, labels.clone()).increment(1);
                 tracing::debug!(status = ?result.status, error = ?record.error, next = at, "will retry");
             }
             Completion::Failed => {
                 finality = Finality::Final;
-                metrics::counter!(m::FAILED).increment(1);
+                metrics::counter!(m::FAILED, labels.clone()).increment(1);
                 tracing::info!(status = ?result.status, error = ?record.error, "delivery failed");
             }
         },
         Err(StoreError::LeaseLost(_)) => {
-            metrics::counter!(m::LEASE_LOST).increment(1);
+            metrics::counter!(m::LEASE_LOST, labels.clone()).increment(1);
             tracing::warn!("lease lost before the result was recorded; another worker retries");
         }
         Err(e) => {
@@ -615,13 +622,14 @@ async fn write_health(
             EndpointStatus::Disabled { reason, .. } => reason.clone(),
             EndpointStatus::Enabled => String::new(),
         };
-        metrics::counter!(m::DISABLED).increment(1);
+        let labels = m::labels(&endpoint, inner.config.endpoint_label);
+        metrics::counter!(m::DISABLED, labels.clone()).increment(1);
         tracing::warn!(endpoint = endpoint_id, reason = %reason, "endpoint disabled");
         let failed = inner
             .store
             .fail_pending_for_endpoint(endpoint_id, &format!("endpoint disabled: {reason}"))
             .await?;
-        metrics::counter!(m::FAILED).increment(failed);
+        metrics::counter!(m::FAILED, labels).increment(failed);
     }
     Ok(())
 }

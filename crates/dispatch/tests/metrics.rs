@@ -1,6 +1,7 @@
 //! The worker's metrics, seen through a global in-test `metrics::Recorder`: delivered,
-//! retried, failed and disabled counters, the attempt counter, both histograms and the
-//! queue-depth gauge, against real HTTP receivers on 127.0.0.1 and the memory store.
+//! retried, failed and disabled counters, the attempt counter by outcome, both histograms and
+//! the queue-depth gauge (refreshed at shutdown), their `family`/`endpoint` labels, against
+//! real HTTP receivers on 127.0.0.1 and the memory store.
 //!
 //! The recorder is process-global (workers run on other threads), so this binary holds a
 //! single test and everything it asserts is a delta from a snapshot taken before it starts.
@@ -301,21 +302,50 @@ async fn worker_emits_counters_histograms_and_the_queue_depth_gauge() {
     }
     assert_eq!(delta(&after, m::LEASE_LOST), 0, "no lease was lost");
 
-    // No labels today: every series is the bare name.
+    // Labels: the family on every delivery and attempt series (bounded), the outcome on
+    // attempts; no endpoint id unless asked for; the queue gauge bare.
+    let family = ("family".to_owned(), "zerotier".to_owned());
     for name in [
         m::DELIVERED,
         m::RETRIED,
         m::FAILED,
         m::DISABLED,
-        m::ATTEMPTS,
         m::ATTEMPT_SECONDS,
         m::DELIVERY_LATENCY_SECONDS,
-        m::QUEUE_DEPTH,
     ] {
         let labels = after.labels(name);
         assert!(!labels.is_empty(), "{name} never recorded");
-        assert!(labels.iter().all(Vec::is_empty), "{name}: {labels:?}");
+        assert!(
+            labels.iter().all(|l| l == std::slice::from_ref(&family)),
+            "{name}: {labels:?}"
+        );
     }
+    let outcome = |o: &str| {
+        let mut l = vec![family.clone(), ("outcome".to_owned(), o.to_owned())];
+        l.sort();
+        l
+    };
+    let attempts_by = |o: &str| {
+        after
+            .counters
+            .get(&(m::ATTEMPTS.to_owned(), outcome(o)))
+            .copied()
+            .unwrap_or(0)
+            - before
+                .counters
+                .get(&(m::ATTEMPTS.to_owned(), outcome(o)))
+                .copied()
+                .unwrap_or(0)
+    };
+    // ok and flaky's second: success; flaky's first and broken's three: 5xx; gone: 4xx.
+    assert_eq!(attempts_by("success"), 2);
+    assert_eq!(attempts_by("server_error"), 4);
+    assert_eq!(attempts_by("client_error"), 1);
+    for labels in after.labels(m::ATTEMPTS) {
+        let o = labels.iter().find(|(k, _)| k == "outcome").unwrap();
+        assert!(m::OUTCOMES.contains(&o.1.as_str()), "{labels:?}");
+    }
+    assert!(after.labels(m::QUEUE_DEPTH).iter().all(Vec::is_empty));
 
     // Histograms: one attempt-duration sample per attempt, one latency sample per delivery.
     let new = |now: Vec<f64>, was: Vec<f64>| now[was.len()..].to_vec();
@@ -354,4 +384,56 @@ async fn worker_emits_counters_histograms_and_the_queue_depth_gauge() {
     assert_eq!(depth.last(), Some(&0.0));
 
     d.shutdown(Duration::from_secs(1)).await;
+
+    // With the endpoint label on, and the gauge at shutdown: two deliveries still in flight
+    // when shutdown starts finish during the drain; the gauge must then read 0, not the 2 its
+    // last periodic refresh saw.
+    let slow = TestServer::start(|_, _| {
+        Reply::Delay(Duration::from_millis(600), Box::new(Reply::Status(200)))
+    })
+    .await;
+    let d = Dispatcher::builder(Arc::new(MemoryStore::new()))
+        .allow_loopback_http()
+        .metrics_endpoint_label(true)
+        .poll_interval(Duration::from_millis(50))
+        .health_flush_interval(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let ep = d
+        .create_endpoint(NewEndpoint::new("labelled", Family::Zta, slow.url("/")))
+        .await
+        .unwrap();
+    let ep_id = ep.id().to_owned();
+    d.start().unwrap();
+    for _ in 0..2 {
+        d.send("labelled", "pageview", b"{}".to_vec())
+            .await
+            .unwrap();
+    }
+    slow.wait_for(2, Duration::from_secs(10)).await;
+    wait_metrics(&shared, "the gauge seeing the work in flight", |r| {
+        r.gauge(m::QUEUE_DEPTH).last() == Some(&2.0)
+    })
+    .await;
+    let report = d.shutdown(Duration::from_secs(5)).await;
+    assert_eq!((report.finished, report.released), (2, 0));
+    assert_eq!(d.queue_depth().await.unwrap(), 0);
+    assert_eq!(snapshot(&shared).gauge(m::QUEUE_DEPTH).last(), Some(&0.0));
+    let after = snapshot(&shared);
+    let mut labelled = vec![
+        ("endpoint".to_owned(), ep_id),
+        ("family".to_owned(), "zta".to_owned()),
+    ];
+    labelled.sort();
+    assert_eq!(
+        after
+            .counters
+            .get(&(m::DELIVERED.to_owned(), labelled.clone())),
+        Some(&2)
+    );
+    assert!(
+        after
+            .labels(m::DELIVERY_LATENCY_SECONDS)
+            .contains(&labelled)
+    );
 }

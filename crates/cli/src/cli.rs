@@ -249,6 +249,14 @@ pub(crate) enum DeliveriesCommand {
         #[arg(long, value_name = "TIME")]
         since: String,
     },
+    /// Delete delivered and failed messages (with their deliveries and attempts) older than
+    /// an age, in short batches, and give the space back to the file system. Messages still
+    /// pending or in flight are never touched.
+    Purge {
+        /// An age (90s, 15m, 2h, 30d), or a point in time (unix seconds, RFC 3339, a date).
+        #[arg(long, value_name = "AGE")]
+        older_than: String,
+    },
 }
 
 #[derive(Debug, Args)]

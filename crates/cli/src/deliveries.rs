@@ -1,14 +1,15 @@
 //! `hookwire deliveries --db FILE list | show ID | redeliver ID | recover --endpoint ID
-//! --since TIME`: inspect and repair the embedded store.
+//! --since TIME | purge --older-than AGE`: inspect, repair and trim the embedded store.
 //!
 //! `redeliver` and `recover` only put deliveries back in the queue (due now); the next
 //! dispatcher running on this store delivers them.
 
 use std::sync::Arc;
 
-use hookwire_dispatch::Dispatcher;
 use hookwire_dispatch::model::{Attempt, Delivery, DeliveryFilter, DeliveryState};
 use hookwire_dispatch::store::SqliteStore;
+use hookwire_dispatch::store::{PurgeCutoffs, Store};
+use hookwire_dispatch::{Dispatcher, Retention};
 
 use crate::cli::{DeliveriesArgs, DeliveriesCommand};
 use crate::error::CliError;
@@ -56,7 +57,25 @@ pub(crate) async fn run(args: DeliveriesArgs) -> Result<(), CliError> {
                 rfc3339_millis(since_ms)
             )])
         }
+        DeliveriesCommand::Purge { older_than } => {
+            purge(dispatcher.store().as_ref(), &older_than).await
+        }
     }
+}
+
+async fn purge(store: &dyn Store, older_than: &str) -> Result<(), CliError> {
+    let cutoff = parse_time(older_than, unix_now_millis()).map_err(CliError::usage)?;
+    let report = Retention::new()
+        .purge(store, &PurgeCutoffs::new(cutoff, cutoff))
+        .await
+        .map_err(|e| CliError::failed(format!("purge failed: {e}")))?;
+    print_lines([format!(
+        "deleted {} messages ({} deliveries, {} attempts) that ended before {}",
+        report.messages,
+        report.deliveries,
+        report.attempts,
+        rfc3339_millis(cutoff)
+    )])
 }
 
 async fn list(

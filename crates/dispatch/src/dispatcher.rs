@@ -16,6 +16,7 @@ use crate::model::{
     Attempt, Delivery, DeliveryFilter, Endpoint, EnqueueResult, Message, NewDelivery, NewMessage,
     UnixMillis, new_id, now_millis,
 };
+use crate::retention::Retention;
 use crate::ssrf::{InnerResolver, IpCidr, SsrfGuard};
 use crate::store::Store;
 use crate::transport::{Transport, TransportConfig};
@@ -37,6 +38,7 @@ pub(crate) struct Config {
     pub(crate) default_timeout: Duration,
     pub(crate) health_flush: Duration,
     pub(crate) endpoint_label: bool,
+    pub(crate) retention: Option<Retention>,
 }
 
 /// Builds a [`Dispatcher`]. Every setter states its default.
@@ -60,6 +62,7 @@ pub struct DispatcherBuilder {
     default_timeout: Duration,
     health_flush: Duration,
     endpoint_label: bool,
+    retention: Option<Retention>,
 }
 
 impl fmt::Debug for DispatcherBuilder {
@@ -98,6 +101,7 @@ impl DispatcherBuilder {
             default_timeout: Duration::from_secs(15),
             health_flush: Duration::from_secs(1),
             endpoint_label: false,
+            retention: Some(Retention::default()),
         }
     }
 
@@ -255,6 +259,21 @@ impl DispatcherBuilder {
         self
     }
 
+    /// How long history is kept (see [`Retention`]); the running dispatcher purges in the
+    /// background. Default [`Retention::default`]: delivered messages 30 days, failed ones
+    /// 90 days, checked hourly.
+    pub fn retention(mut self, rules: Retention) -> Self {
+        self.retention = Some(rules);
+        self
+    }
+
+    /// Turns background retention off: nothing is ever deleted (run
+    /// [`Retention::run_once`] or `hookwire deliveries purge` yourself).
+    pub fn no_retention(mut self) -> Self {
+        self.retention = None;
+        self
+    }
+
     /// Builds the dispatcher (not yet running: call [`Dispatcher::start`]).
     ///
     /// # Errors
@@ -304,6 +323,7 @@ impl DispatcherBuilder {
                     default_timeout: self.default_timeout,
                     health_flush: self.health_flush,
                     endpoint_label: self.endpoint_label,
+                    retention: self.retention,
                 },
                 notify: Notify::new(),
                 permits: Arc::new(Semaphore::new(self.concurrency)),
@@ -387,7 +407,8 @@ impl Dispatcher {
         &self.inner.guard
     }
 
-    /// Spawns the workers (on the current tokio runtime) and the queue-depth gauge task.
+    /// Spawns the workers (on the current tokio runtime), the queue-depth gauge task and the
+    /// retention task.
     ///
     /// # Errors
     /// [`ErrorKind::AlreadyStarted`](crate::ErrorKind::AlreadyStarted), [`ErrorKind::ShuttingDown`](crate::ErrorKind::ShuttingDown).
@@ -406,6 +427,13 @@ impl Dispatcher {
         tasks.push(tokio::spawn(crate::worker::gauge_loop(Arc::clone(
             &self.inner,
         ))));
+        if let Some(rules) = self.inner.config.retention {
+            tasks.push(tokio::spawn(crate::retention::run_loop(
+                Arc::clone(&self.inner.store),
+                rules,
+                self.inner.shutdown_tx.subscribe(),
+            )));
+        }
         Ok(())
     }
 

@@ -44,6 +44,9 @@
 //!   Endpoint health (auto-disable, circuit breaker, 410 Gone) is updated after each attempt.
 //! - A global concurrency limit, a per-endpoint in-flight limit and token bucket, and opt-in
 //!   FIFO per endpoint bound the load on receivers.
+//! - [`Retention`] deletes delivered messages after 30 days and failed ones after 90 (with
+//!   their deliveries and attempts, in short batches, SQLite's space given back), in the
+//!   background of a running dispatcher.
 //! - [`Dispatcher::shutdown`] stops claiming, lets attempts finish until a deadline, and gives
 //!   the rest back to the store.
 //! - The [`ssrf`] guard refuses private, loopback, link-local, CGNAT, unique-local, multicast,
@@ -61,6 +64,7 @@ pub mod metrics;
 pub mod model;
 pub mod outbox;
 pub mod registry;
+pub mod retention;
 pub mod ssrf;
 pub mod store;
 pub mod transport;
@@ -74,6 +78,7 @@ pub use registry::{
     CreatedEndpoint, EndpointInfo, EndpointUpdate, IssuedSecret, NewEndpoint, RotatedSecret,
     SecretInfo,
 };
+pub use retention::Retention;
 
 /// The `User-Agent` sent unless the builder sets another.
 pub const DEFAULT_USER_AGENT: &str = concat!("hookwire/", env!("CARGO_PKG_VERSION"));

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{EndpointChange, Store, StoreError, StoreResult};
+use super::{EndpointChange, PurgeCutoffs, PurgeReport, Store, StoreError, StoreResult};
 use crate::model::{
     Attempt, ClaimedDelivery, Completion, Delivery, DeliveryFilter, DeliveryState, Endpoint,
     EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
@@ -207,6 +207,62 @@ impl Inner {
             .or_default()
             .push(i);
         self.attempts.push(attempt);
+    }
+
+    /// Messages that [`Store::purge`] may take under `cutoff`: created before it, every
+    /// delivery in one of `ended`, no attempt at or after it; oldest first, at most `limit`.
+    fn doomed(&self, cutoff: UnixMillis, ended: &[DeliveryState], limit: usize) -> Vec<String> {
+        let mut by_message: HashMap<&str, bool> = HashMap::new();
+        for d in self.deliveries.values() {
+            let ok = ended.contains(&d.state);
+            let e = by_message.entry(d.message_id.as_str()).or_insert(true);
+            *e = *e && ok;
+        }
+        let mut old: Vec<&Message> = self
+            .messages
+            .values()
+            .filter(|m| m.created_at < cutoff)
+            .filter(|m| by_message.get(m.id.as_str()).copied().unwrap_or(true))
+            .filter(|m| {
+                self.attempts_by_message
+                    .get(&m.id)
+                    .is_none_or(|ix| ix.iter().all(|&i| self.attempts[i].at < cutoff))
+            })
+            .collect();
+        old.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        old.into_iter().take(limit).map(|m| m.id.clone()).collect()
+    }
+
+    /// Deletes messages with their deliveries and attempts; returns (deliveries, attempts).
+    fn remove_messages(&mut self, ids: &[String]) -> (u64, u64) {
+        let ids: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+        for id in &ids {
+            if let Some(m) = self.messages.remove(*id)
+                && let Some(key) = m.idempotency_key
+            {
+                self.idempotency.remove(&(m.tenant, key));
+            }
+        }
+        let before = self.deliveries.len();
+        self.deliveries
+            .retain(|_, d| !ids.contains(d.message_id.as_str()));
+        let deliveries = (before - self.deliveries.len()) as u64;
+        let before = self.attempts.len();
+        let kept: Vec<Attempt> = std::mem::take(&mut self.attempts)
+            .into_iter()
+            .filter(|a| !ids.contains(a.message_id.as_str()))
+            .collect();
+        let attempts = (before - kept.len()) as u64;
+        if attempts > 0 {
+            self.attempts_by_message.clear();
+            self.attempts_by_endpoint.clear();
+            for a in kept {
+                self.push_attempt(a);
+            }
+        } else {
+            self.attempts = kept;
+        }
+        (deliveries, attempts)
     }
 }
 
@@ -654,6 +710,53 @@ impl Store for MemoryStore {
     async fn queue_depth(&self) -> StoreResult<u64> {
         let g = self.lock();
         Ok(g.open_by_endpoint.values().map(|s| s.len() as u64).sum())
+    }
+
+    async fn purge(&self, cutoffs: &PurgeCutoffs, limit: usize) -> StoreResult<PurgeReport> {
+        let limit = limit.max(1);
+        let mut g = self.lock();
+        let mut report = PurgeReport::default();
+        let passes: [(UnixMillis, &[DeliveryState]); 2] = [
+            (cutoffs.delivered_before, &[DeliveryState::Delivered]),
+            (
+                cutoffs.failed_before,
+                &[DeliveryState::Delivered, DeliveryState::Failed],
+            ),
+        ];
+        for (cutoff, ended) in passes {
+            let room = limit.saturating_sub(usize::try_from(report.messages).unwrap_or(limit));
+            if room == 0 {
+                break;
+            }
+            let ids = g.doomed(cutoff, ended, room);
+            let (deliveries, attempts) = g.remove_messages(&ids);
+            report.messages += ids.len() as u64;
+            report.deliveries += deliveries;
+            report.attempts += attempts;
+        }
+        if let Some(before) = cutoffs.payloads_before {
+            let open: std::collections::HashSet<&str> = g
+                .deliveries
+                .values()
+                .filter(|d| matches!(d.state, DeliveryState::Pending | DeliveryState::InFlight))
+                .map(|d| d.message_id.as_str())
+                .collect();
+            let mut ids: Vec<(UnixMillis, String)> = g
+                .messages
+                .values()
+                .filter(|m| m.created_at < before && !m.payload.is_empty())
+                .filter(|m| !open.contains(m.id.as_str()))
+                .map(|m| (m.created_at, m.id.clone()))
+                .collect();
+            ids.sort();
+            for (_, id) in ids.into_iter().take(limit) {
+                if let Some(m) = g.messages.get_mut(&id) {
+                    m.payload = Vec::new();
+                    report.payloads += 1;
+                }
+            }
+        }
+        Ok(report)
     }
 
     async fn next_due(&self) -> StoreResult<Option<UnixMillis>> {

@@ -37,7 +37,7 @@ pub use sqlite::{SqliteStore, WriteStats};
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "postgres")]
-pub use postgres::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PostgresStore, PurgeReport};
+pub use postgres::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PostgresStore};
 
 /// Errors from a store backend.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +112,73 @@ impl StoreError {
 
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What [`Store::purge`] may remove: messages all of whose deliveries ended, by age.
+///
+/// A message is old enough when it was created before the cutoff and none of its attempts
+/// was made at or after it (so a message redelivered recently is kept). Messages with a
+/// pending or in-flight delivery are never touched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PurgeCutoffs {
+    /// Messages whose every delivery was delivered (or that had none), older than this, are
+    /// deleted with their deliveries and attempts.
+    pub delivered_before: UnixMillis,
+    /// Messages with a failed delivery (and all others ended), older than this, are deleted
+    /// with their deliveries and attempts.
+    pub failed_before: UnixMillis,
+    /// Messages older than this whose deliveries all ended keep their rows and attempt log
+    /// but lose their payload (stored empty). `None`: payloads live as long as their message.
+    pub payloads_before: Option<UnixMillis>,
+}
+
+impl PurgeCutoffs {
+    /// Cutoffs deleting delivered messages before `delivered_before` and failed ones before
+    /// `failed_before`, keeping payloads.
+    pub fn new(delivered_before: UnixMillis, failed_before: UnixMillis) -> Self {
+        Self {
+            delivered_before,
+            failed_before,
+            payloads_before: None,
+        }
+    }
+
+    /// Also drops payloads of ended messages older than `before`.
+    #[must_use]
+    pub fn drop_payloads_before(mut self, before: UnixMillis) -> Self {
+        self.payloads_before = Some(before);
+        self
+    }
+}
+
+/// What one [`Store::purge`] call removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PurgeReport {
+    /// Messages deleted.
+    pub messages: u64,
+    /// Their deliveries, deleted with them.
+    pub deliveries: u64,
+    /// Their attempts, deleted with them.
+    pub attempts: u64,
+    /// Messages whose payload was dropped.
+    pub payloads: u64,
+}
+
+impl PurgeReport {
+    /// Adds `other`'s counts to this one.
+    pub fn add(&mut self, other: PurgeReport) {
+        self.messages += other.messages;
+        self.deliveries += other.deliveries;
+        self.attempts += other.attempts;
+        self.payloads += other.payloads;
+    }
+
+    /// Whether nothing was removed.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
 
 /// A boxed closure that changes an endpoint inside [`Store::modify_endpoint`].
 pub type EndpointChange = Box<dyn FnOnce(&mut Endpoint) + Send>;
@@ -291,6 +358,25 @@ pub trait Store: Any + Send + Sync + std::fmt::Debug {
     async fn failed_attempts(&self, from: UnixMillis, to: UnixMillis) -> StoreResult<Vec<Attempt>>;
 
     // ---- housekeeping --------------------------------------------------------------------
+
+    /// Retention, one bounded step in one short transaction: deletes up to `limit` messages
+    /// past `cutoffs` (delivered ones first) with their deliveries and attempts, and drops the
+    /// payload of up to `limit` more. Call it again while a count reaches `limit`; the
+    /// dispatcher does so in the background (see [`Retention`](crate::Retention)).
+    ///
+    /// Never touches a message with a pending or in-flight delivery, so claims are not blocked
+    /// and nothing waiting to be sent loses its payload. A deleted message's idempotency key
+    /// is forgotten with it.
+    async fn purge(&self, cutoffs: &PurgeCutoffs, limit: usize) -> StoreResult<PurgeReport>;
+
+    /// Gives space freed by [`purge`](Self::purge) back to the file system, if the backend
+    /// keeps it otherwise (SQLite: `PRAGMA incremental_vacuum`). At most `pages` pages per
+    /// call, so it never holds the write lock for long; returns whether more is left. The
+    /// default does nothing (PostgreSQL's autovacuum reuses the space; memory frees it).
+    async fn reclaim_space(&self, pages: u32) -> StoreResult<bool> {
+        let _ = pages;
+        Ok(false)
+    }
 
     /// Open deliveries: `Pending` (due or not) plus `InFlight` (live or expired lease).
     async fn queue_depth(&self) -> StoreResult<u64>;

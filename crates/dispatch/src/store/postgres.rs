@@ -32,7 +32,9 @@
 //! listening connection, so idle workers of every process wake without polling hard.
 //!
 //! # Retention
-//! Nothing is deleted on its own: call [`PostgresStore::purge`] periodically.
+//! [`Store::purge`] deletes ended messages in batches of `FOR UPDATE SKIP LOCKED` rows (their
+//! deliveries and attempts go with them by `ON DELETE CASCADE`), each batch one statement, so
+//! it never waits for a claimer nor makes one wait; the dispatcher runs it in the background.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,7 +46,7 @@ use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{NoTls, Socket, Statement};
 
-use super::{EndpointChange, Store, StoreError, StoreResult};
+use super::{EndpointChange, PurgeCutoffs, PurgeReport, Store, StoreError, StoreResult};
 use crate::model::{
     Attempt, ClaimedDelivery, Completion, Delivery, DeliveryFilter, DeliveryState, Endpoint,
     EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
@@ -95,16 +97,6 @@ struct Inner {
     wakeup: Arc<listen::Wakeup>,
     /// Dropping it stops the listener task.
     stop_listener: std::sync::Mutex<Option<oneshot::Sender<()>>>,
-}
-
-/// What [`PostgresStore::purge`] deleted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PurgeReport {
-    /// Delivered messages deleted (with their deliveries and attempts).
-    pub messages: u64,
-    /// Old attempt rows deleted on their own.
-    pub attempts: u64,
 }
 
 /// How enqueue runs its four statements: prepared once per pooled connection for the store;
@@ -373,56 +365,6 @@ impl PostgresStore {
                 Err(e)
             }
         }
-    }
-
-    /// Deletes history in small batches, each its own short transaction, so no lock is held
-    /// for long and workers keep claiming meanwhile:
-    ///
-    /// - messages created before `delivered_before` all of whose deliveries are delivered
-    ///   (and messages that had none), with their deliveries and attempts;
-    /// - attempt rows older than `attempts_before` (of any message).
-    ///
-    /// Pending, in-flight and failed deliveries are never deleted (failed ones can still be
-    /// recovered). `batch` is the number of rows per transaction (a few thousand is a good
-    /// value). Run it periodically, for example hourly.
-    pub async fn purge(
-        &self,
-        delivered_before: UnixMillis,
-        attempts_before: UnixMillis,
-        batch: usize,
-    ) -> StoreResult<PurgeReport> {
-        let batch = to_i64(batch.max(1));
-        let mut report = PurgeReport::default();
-        let client = self.client().await?;
-        let messages = client
-            .prepare_cached(&self.inner.sql.purge_messages)
-            .await
-            .map_err(db_err)?;
-        loop {
-            let n = client
-                .execute(&messages, &[&delivered_before, &batch])
-                .await
-                .map_err(db_err)?;
-            report.messages += n;
-            if n < batch.unsigned_abs() {
-                break;
-            }
-        }
-        let attempts = client
-            .prepare_cached(&self.inner.sql.purge_attempts)
-            .await
-            .map_err(db_err)?;
-        loop {
-            let n = client
-                .execute(&attempts, &[&attempts_before, &batch])
-                .await
-                .map_err(db_err)?;
-            report.attempts += n;
-            if n < batch.unsigned_abs() {
-                break;
-            }
-        }
-        Ok(report)
     }
 
     /// Drops this store's schema with every table in it. For tests and uninstalling.
@@ -1058,5 +1000,39 @@ impl Store for PostgresStore {
 
     async fn wait_for_work(&self, timeout: Duration) {
         self.inner.wakeup.wait(timeout).await;
+    }
+
+    async fn purge(&self, cutoffs: &PurgeCutoffs, limit: usize) -> StoreResult<PurgeReport> {
+        let limit = to_i64(limit.max(1));
+        let mut report = PurgeReport::default();
+        let passes: [(UnixMillis, &[&str]); 2] = [
+            (cutoffs.delivered_before, &["delivered"]),
+            (cutoffs.failed_before, &["delivered", "failed"]),
+        ];
+        for (cutoff, states) in passes {
+            let room = limit - to_i64(usize::try_from(report.messages).unwrap_or(usize::MAX));
+            if room <= 0 {
+                break;
+            }
+            let states: Vec<&str> = states.to_vec();
+            let rows = self
+                .query(&self.inner.sql.purge_messages, &[&cutoff, &room, &states])
+                .await?;
+            if let Some(row) = rows.first() {
+                let n = |i: usize| -> StoreResult<u64> {
+                    let v: i64 = row.try_get(i).map_err(db_err)?;
+                    Ok(v.unsigned_abs())
+                };
+                report.messages += n(0)?;
+                report.deliveries += n(1)?;
+                report.attempts += n(2)?;
+            }
+        }
+        if let Some(before) = cutoffs.payloads_before {
+            report.payloads = self
+                .execute(&self.inner.sql.purge_payloads, &[&before, &limit])
+                .await?;
+        }
+        Ok(report)
     }
 }

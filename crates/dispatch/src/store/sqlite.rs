@@ -14,7 +14,8 @@
 //! # Modules
 //! `migrations` (schema versions and connection settings), `rows` (row ↔ record and error
 //! mapping), `queries` (the SQL shared by several operations), `writer` (the writer thread and
-//! group commit) and `reads` (the read pool); this file holds the store and its [`Store`] impl.
+//! group commit), `reads` (the read pool) and `retention` (purge steps, incremental vacuum);
+//! this file holds the store and its [`Store`] impl.
 //!
 //! # Tables
 //! `endpoints` (the record as JSON plus the columns claims filter on), `messages` (payload
@@ -31,7 +32,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{Notify, oneshot};
 
-use super::{EndpointChange, Store, StoreError, StoreResult};
+use super::{EndpointChange, PurgeCutoffs, PurgeReport, Store, StoreError, StoreResult};
 use crate::model::{
     Attempt, ClaimedDelivery, Completion, Delivery, DeliveryFilter, DeliveryState, Endpoint,
     EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
@@ -40,6 +41,7 @@ use crate::model::{
 mod migrations;
 mod queries;
 mod reads;
+mod retention;
 mod rows;
 mod writer;
 
@@ -117,6 +119,7 @@ impl SqliteStore {
         // working directory is by then.
         let path = std::fs::canonicalize(path.as_ref()).unwrap_or_else(|_| path.as_ref().into());
         configure(&conn, true)?;
+        retention::ensure_incremental_vacuum(&conn)?;
         migrate_on(&mut conn)?;
         Self::start(conn, Some(Arc::new(ReadPool::new(path))))
     }
@@ -586,6 +589,16 @@ impl Store for SqliteStore {
             Ok(u64::try_from(n).unwrap_or(0))
         })
         .await
+    }
+
+    async fn purge(&self, cutoffs: &PurgeCutoffs, limit: usize) -> StoreResult<PurgeReport> {
+        let cutoffs = *cutoffs;
+        self.write(move |c| retention::purge_on(c, &cutoffs, limit))
+            .await
+    }
+
+    async fn reclaim_space(&self, pages: u32) -> StoreResult<bool> {
+        self.write(move |c| retention::reclaim_on(c, pages)).await
     }
 
     async fn next_due(&self) -> StoreResult<Option<UnixMillis>> {

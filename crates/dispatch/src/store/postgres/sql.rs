@@ -51,8 +51,9 @@ pub(super) struct Sql {
     pub(super) queue_depth: String,
     pub(super) next_due: String,
     pub(super) delivery_exists: String,
+    /// `$1` cutoff, `$2` limit, `$3` the states a purged message's deliveries may be in.
     pub(super) purge_messages: String,
-    pub(super) purge_attempts: String,
+    pub(super) purge_payloads: String,
 }
 
 impl Sql {
@@ -219,14 +220,25 @@ impl Sql {
             // Messages older than the cutoff whose deliveries are all delivered; their
             // deliveries and attempts go with them (ON DELETE CASCADE).
             purge_messages: format!(
-                "DELETE FROM {s}.messages WHERE id IN (SELECT m.id FROM {s}.messages m \
-                 WHERE m.created_at < $1 AND NOT EXISTS (SELECT 1 FROM {s}.deliveries d \
-                   WHERE d.message_id = m.id AND d.state <> 'delivered') \
-                 ORDER BY m.created_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+                "WITH doomed AS (SELECT m.id FROM {s}.messages m \
+                   WHERE m.created_at < $1 \
+                   AND NOT EXISTS (SELECT 1 FROM {s}.deliveries d \
+                     WHERE d.message_id = m.id AND d.state <> ALL ($3::text[])) \
+                   AND NOT EXISTS (SELECT 1 FROM {s}.attempts a \
+                     WHERE a.message_id = m.id AND a.at >= $1) \
+                   ORDER BY m.created_at LIMIT $2 FOR UPDATE SKIP LOCKED), \
+                 counted AS (SELECT \
+                   (SELECT count(*) FROM {s}.deliveries WHERE message_id IN (SELECT id FROM doomed)) AS d, \
+                   (SELECT count(*) FROM {s}.attempts WHERE message_id IN (SELECT id FROM doomed)) AS a), \
+                 gone AS (DELETE FROM {s}.messages WHERE id IN (SELECT id FROM doomed) RETURNING 1) \
+                 SELECT (SELECT count(*) FROM gone), d, a FROM counted"
             ),
-            purge_attempts: format!(
-                "DELETE FROM {s}.attempts WHERE seq IN (SELECT seq FROM {s}.attempts \
-                 WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+            purge_payloads: format!(
+                "UPDATE {s}.messages SET payload = ''::bytea WHERE id IN (SELECT m.id \
+                 FROM {s}.messages m WHERE m.created_at < $1 AND octet_length(m.payload) > 0 \
+                 AND NOT EXISTS (SELECT 1 FROM {s}.deliveries d WHERE d.message_id = m.id \
+                   AND d.state IN ('pending', 'in_flight')) \
+                 ORDER BY m.created_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
             ),
         }
     }

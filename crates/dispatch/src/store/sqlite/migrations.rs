@@ -73,6 +73,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX attempts_endpoint ON attempts (endpoint_id, at, seq);
     CREATE INDEX attempts_failed ON attempts (at, seq) WHERE success = 0;
     ",
+    // v2: retention walks messages oldest first.
+    r"
+    CREATE INDEX messages_created ON messages (created_at);
+    ",
 ];
 
 /// Applies the versioned schema in order; each version commits with its `user_version`.

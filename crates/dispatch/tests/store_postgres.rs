@@ -8,10 +8,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hookwire_dispatch::Retention;
 use hookwire_dispatch::model::{
     Attempt, Completion, DeliveryState, EnqueueResult, NewDelivery, new_id,
 };
-use hookwire_dispatch::store::{PostgresStore, Store, StoreError};
+use hookwire_dispatch::store::{PostgresStore, PurgeCutoffs, Store, StoreError};
 
 use hookwire_dispatch::store::conformance::{LEASE, SEC, T0, add_endpoint, message, send};
 
@@ -327,7 +328,7 @@ async fn outbox_insert_follows_the_callers_transaction() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn purge_deletes_delivered_history_in_batches() {
+async fn purge_deletes_delivered_history_in_steps() {
     let (store, _guard) = pg_support::store().await;
     let ep = add_endpoint(&store, "t", false).await;
     // 25 old messages delivered, 1 old failed, 1 old pending, 3 new delivered.
@@ -361,9 +362,21 @@ async fn purge_deletes_delivered_history_in_batches() {
     }
     let pending = send(&store, "t", &[&ep], T0 + 31, T0 + 10_000 * SEC).await[0].clone();
 
-    let report = store.purge(T0 + 50 * SEC, T0 + 10, 4).await.unwrap();
-    assert_eq!(report.messages, 25, "old, fully delivered messages only");
-    assert_eq!(report.attempts, 1, "the failed message's old attempt");
+    // Steps of 4 messages (one statement each) until done; the failed message is younger
+    // than the failed cutoff.
+    let cutoffs = PurgeCutoffs::new(T0 + 50 * SEC, T0);
+    let first = store.purge(&cutoffs, 4).await.unwrap();
+    assert_eq!(
+        (first.messages, first.deliveries, first.attempts),
+        (4, 4, 4)
+    );
+    let report = Retention::new()
+        .batch(4)
+        .pause(Duration::ZERO)
+        .purge(&store, &cutoffs)
+        .await
+        .unwrap();
+    assert_eq!(report.messages, 21, "old, fully delivered messages only");
     for id in &old_delivered {
         assert!(store.get_delivery(id).await.unwrap().is_none());
     }
@@ -372,16 +385,17 @@ async fn purge_deletes_delivered_history_in_batches() {
     }
     let f = store.get_delivery(&failed).await.unwrap().unwrap();
     assert_eq!(f.state, DeliveryState::Failed);
-    assert!(
+    assert_eq!(
         store
             .attempts_for_message(&f.message_id)
             .await
             .unwrap()
-            .is_empty()
+            .len(),
+        1,
+        "a kept message keeps its attempt log"
     );
     // Nothing left to do: a second run deletes nothing.
-    let again = store.purge(T0 + 50 * SEC, T0 + 10, 4).await.unwrap();
-    assert_eq!((again.messages, again.attempts), (0, 0));
+    assert!(store.purge(&cutoffs, 4).await.unwrap().is_empty());
 }
 
 /// The claim reads the partial index, not the table.

@@ -347,7 +347,8 @@ async fn purge_deletes_delivered_history_in_steps() {
         let fail = c.delivery.id == failed;
         let att = attempt_for(
             &c.delivery,
-            if fail { T0 + 5 } else { T0 + 200 * SEC },
+            // Attempts before the cutoff: a purged message must have no younger attempt.
+            if fail { T0 + 5 } else { T0 + 40 * SEC },
             !fail,
         );
         let how = if fail {

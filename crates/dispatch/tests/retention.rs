@@ -14,10 +14,7 @@ use hookwire_events::Family;
 mod common;
 #[cfg(feature = "postgres")]
 mod pg_support;
-#[allow(unused_macros, unused_imports)] // the suite's macro is for the backend test files
-mod store_conformance;
-
-use store_conformance::{LEASE, SEC, T0, add_endpoint, attempt, message, send};
+use hookwire_dispatch::store::conformance::{LEASE, SEC, T0, add_endpoint, attempt, message, send};
 
 /// Claims the one due delivery `id` at `at` and completes it with one attempt made at `at`.
 async fn finish(store: &dyn Store, id: &str, at: i64, completion: Completion) {

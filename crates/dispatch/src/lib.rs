@@ -57,6 +57,7 @@
 //!   every attempt runs in a `hookwire.attempt` tracing span.
 
 mod dispatcher;
+mod engine;
 pub mod error;
 pub mod headers;
 pub mod limits;
@@ -68,7 +69,6 @@ pub mod retention;
 pub mod ssrf;
 pub mod store;
 pub mod transport;
-mod worker;
 pub mod zitadel;
 
 pub use dispatcher::{Dispatcher, DispatcherBuilder, ShutdownReport};

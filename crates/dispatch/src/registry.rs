@@ -12,7 +12,6 @@ use crate::dispatcher::Dispatcher;
 use crate::error::{DispatchError, Result, ValidationError};
 use crate::model::{
     Auth, Endpoint, EndpointSecret, EndpointStatus, EnqueueResult, RateLimit, UnixMillis, new_id,
-    now_millis,
 };
 
 /// The signing scheme a family's receivers expect: ZeroTier `X-ZTC-Signature`, ZTA
@@ -298,7 +297,7 @@ fn grace_millis(d: Duration) -> i64 {
 
 impl Dispatcher {
     fn validate_url(&self, raw: &str) -> Result<(), ValidationError> {
-        let max = self.inner.config.limits.max_url_len;
+        let max = self.engine.settings().limits.max_url_len;
         if raw.len() > max {
             return Err(ValidationError::UrlTooLong {
                 len: raw.len(),
@@ -320,9 +319,15 @@ impl Dispatcher {
                 // allow-listed private range still needs https.
                 let allowed_literal = |ip: std::net::IpAddr| {
                     let ip = ip.to_canonical();
-                    ip.is_loopback() && self.inner.guard.allow_list().iter().any(|c| c.contains(ip))
+                    ip.is_loopback()
+                        && self
+                            .engine
+                            .guard()
+                            .allow_list()
+                            .iter()
+                            .any(|c| c.contains(ip))
                 };
-                let ok = self.inner.config.allow_http
+                let ok = self.engine.settings().allow_http
                     && match &host {
                         Host::Ipv4(v4) => allowed_literal((*v4).into()),
                         Host::Ipv6(v6) => allowed_literal((*v6).into()),
@@ -334,7 +339,7 @@ impl Dispatcher {
             }
             other => return Err(ValidationError::UnsupportedScheme(other.to_owned())),
         }
-        self.inner.transport.check_literal(&url)?;
+        self.engine.transport().check_literal(&url)?;
         Ok(())
     }
 
@@ -342,7 +347,7 @@ impl Dispatcher {
         if types.is_empty() {
             return Err(ValidationError::NoEventTypes);
         }
-        let max = self.inner.config.limits.max_event_types_per_endpoint;
+        let max = self.engine.settings().limits.max_event_types_per_endpoint;
         if types.len() > max {
             return Err(ValidationError::TooManyEventTypes {
                 got: types.len(),
@@ -366,7 +371,7 @@ impl Dispatcher {
         }
         self.validate_url(&ep.url)?;
         self.validate_events(ep.family, &ep.event_types)?;
-        let limits = &self.inner.config.limits;
+        let limits = &self.engine.settings().limits;
         crate::headers::validate(
             &ep.headers,
             &ep.auth,
@@ -412,11 +417,11 @@ impl Dispatcher {
     /// # Errors
     /// [`ErrorKind::Validation`](crate::ErrorKind::Validation) naming the broken rule; [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn create_endpoint(&self, new: NewEndpoint) -> Result<CreatedEndpoint> {
-        let now = now_millis();
+        let now = self.engine.now_millis();
         let timeout = new
             .timeout
             .or(new.retry.timeout())
-            .unwrap_or(self.inner.config.default_timeout);
+            .unwrap_or(self.engine.settings().default_timeout);
         let issued = match &new.scheme {
             Some(s) => Some(Self::issue(s, new.secret)?),
             None => None,
@@ -452,13 +457,8 @@ impl Dispatcher {
             last_triggered_at: None,
         };
         self.validate_endpoint(&endpoint)?;
-        let max = self.inner.config.limits.max_endpoints_per_tenant;
-        if !self
-            .inner
-            .store
-            .insert_endpoint_within(&endpoint, max)
-            .await?
-        {
+        let max = self.engine.settings().limits.max_endpoints_per_tenant;
+        if !self.store().insert_endpoint_within(&endpoint, max).await? {
             return Err(ValidationError::TooManyEndpoints {
                 tenant: endpoint.tenant.clone(),
                 max,
@@ -477,7 +477,7 @@ impl Dispatcher {
     /// # Errors
     /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn get_endpoint(&self, id: &str) -> Result<Option<EndpointInfo>> {
-        Ok(self.inner.store.get_endpoint(id).await?.map(Into::into))
+        Ok(self.store().get_endpoint(id).await?.map(Into::into))
     }
 
     /// Every endpoint of a tenant, oldest first, without secret values.
@@ -486,8 +486,7 @@ impl Dispatcher {
     /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn list_endpoints(&self, tenant: &str) -> Result<Vec<EndpointInfo>> {
         Ok(self
-            .inner
-            .store
+            .store()
             .list_endpoints(tenant)
             .await?
             .into_iter()
@@ -496,8 +495,7 @@ impl Dispatcher {
     }
 
     async fn require(&self, id: &str) -> Result<Endpoint> {
-        self.inner
-            .store
+        self.store()
             .get_endpoint(id)
             .await?
             .ok_or_else(|| DispatchError::not_found("endpoint", id))
@@ -509,11 +507,7 @@ impl Dispatcher {
         change: impl FnOnce(&mut Endpoint) + Send + 'static,
     ) -> Result<Endpoint> {
         // A store's `NotFound` converts to `ErrorKind::NotFound`.
-        Ok(self
-            .inner
-            .store
-            .modify_endpoint(id, Box::new(change))
-            .await?)
+        Ok(self.store().modify_endpoint(id, Box::new(change)).await?)
     }
 
     /// Applies an update after validating the result.
@@ -522,7 +516,7 @@ impl Dispatcher {
     /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound), [`ErrorKind::Validation`](crate::ErrorKind::Validation), [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn update_endpoint(&self, id: &str, update: EndpointUpdate) -> Result<EndpointInfo> {
         let mut candidate = self.require(id).await?;
-        let now = now_millis();
+        let now = self.engine.now_millis();
         apply(&mut candidate, update.clone(), now);
         self.validate_endpoint(&candidate)?;
         let ep = self
@@ -541,7 +535,9 @@ impl Dispatcher {
     /// # Errors
     /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn delete_endpoint(&self, id: &str) -> Result<bool> {
-        Ok(self.inner.store.delete_endpoint(id).await?)
+        let existed = self.store().delete_endpoint(id).await?;
+        self.engine.forget_endpoint(id);
+        Ok(existed)
     }
 
     /// Enables an endpoint and resets its health (counters, breaker).
@@ -593,8 +589,8 @@ impl Dispatcher {
             hookwire_signature::Error::NoSecrets,
         ))?;
         let issued = Self::issue(&scheme, secret)?;
-        let now = now_millis();
-        let until = now.saturating_add(grace_millis(self.inner.config.rotation_grace));
+        let now = self.engine.now_millis();
+        let until = now.saturating_add(grace_millis(self.engine.settings().rotation_grace));
         let fresh = EndpointSecret {
             secret: issued.signing.clone(),
             created_at: now,
@@ -623,7 +619,7 @@ impl Dispatcher {
     /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound), [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn send_test(&self, id: &str) -> Result<EnqueueResult> {
         let ep = self.require(id).await?;
-        let now = now_millis();
+        let now = self.engine.now_millis();
         let event_type = match ep.family {
             Family::Zta => "test",
             _ => "hookwire.test",

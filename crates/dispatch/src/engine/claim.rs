@@ -128,7 +128,13 @@ fn spawn_attempt(
     rng: SeededJitter,
 ) {
     let id = cd.delivery.id.clone();
-    engine.in_flight.insert(id.clone(), worker);
+    let lease_until = cd.delivery.lease_expires_at.unwrap_or_else(|| {
+        engine
+            .clock
+            .now_millis()
+            .saturating_add(super::clock::millis(engine.settings.lease))
+    });
+    engine.in_flight.insert(id.clone(), worker, lease_until);
     let span = tracing::info_span!(
         "hookwire.attempt",
         delivery = %cd.delivery.id,

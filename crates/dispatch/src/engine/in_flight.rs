@@ -8,10 +8,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
-/// One held delivery: the claim loop that holds its lease and the task running it.
+use crate::model::UnixMillis;
+
+/// One held delivery: the claim loop that holds its lease, until when, and the task
+/// running it.
 #[derive(Debug)]
 struct Held {
     worker: Arc<str>,
+    lease_until: UnixMillis,
     task: Option<AbortHandle>,
 }
 
@@ -28,12 +32,13 @@ impl InFlight {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Notes a claimed delivery held by `worker`.
-    pub(crate) fn insert(&self, delivery: String, worker: &Arc<str>) {
+    /// Notes a claimed delivery held by `worker` until `lease_until`.
+    pub(crate) fn insert(&self, delivery: String, worker: &Arc<str>, lease_until: UnixMillis) {
         self.lock().insert(
             delivery,
             Held {
                 worker: Arc::clone(worker),
+                lease_until,
                 task: None,
             },
         );
@@ -69,17 +74,28 @@ impl InFlight {
         self.changed.notified()
     }
 
-    /// The held deliveries grouped by the claim loop holding them (for lease renewal).
-    pub(crate) fn by_worker(&self) -> Vec<(Arc<str>, Vec<String>)> {
+    /// The held deliveries whose lease ends by `before`, grouped by the claim loop holding
+    /// them (for lease renewal).
+    pub(crate) fn expiring(&self, before: UnixMillis) -> Vec<(Arc<str>, Vec<String>)> {
         let map = self.lock();
         let mut groups: Vec<(Arc<str>, Vec<String>)> = Vec::new();
-        for (delivery, held) in map.iter() {
+        for (delivery, held) in map.iter().filter(|(_, h)| h.lease_until <= before) {
             match groups.iter_mut().find(|(w, _)| *w == held.worker) {
                 Some((_, ids)) => ids.push(delivery.clone()),
                 None => groups.push((Arc::clone(&held.worker), vec![delivery.clone()])),
             }
         }
         groups
+    }
+
+    /// Notes that the leases of `deliveries` now run until `until`.
+    pub(crate) fn renewed(&self, deliveries: &[String], until: UnixMillis) {
+        let mut map = self.lock();
+        for id in deliveries {
+            if let Some(held) = map.get_mut(id) {
+                held.lease_until = until;
+            }
+        }
     }
 
     /// Takes every held delivery out, aborting its task (shutdown past its deadline).

@@ -1,6 +1,7 @@
-//! The lease keeper: renews the lease of every delivery this process holds, every third of
-//! the lease, in one store call per claim loop. A process that dies stops renewing, so its
-//! deliveries are due again one lease after their last renewal.
+//! The lease keeper: every third of the lease, renews the leases this process holds that
+//! would otherwise run out before the next round, in one store call per claim loop. Most
+//! attempts end long before that and are never renewed. A process that dies stops renewing,
+//! so its deliveries are due again one lease after their last renewal.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,17 +22,19 @@ pub(crate) async fn keep(engine: Arc<Engine>) {
     }
 }
 
-/// Renews every held lease to a full lease from now; returns how many were renewed.
+/// Renews, to a full lease from now, every held lease that ends within two renewal
+/// intervals (it would have less than one left at the next round); returns how many were
+/// renewed.
 pub(crate) async fn renew_held(engine: &Engine) -> usize {
-    let until = engine
-        .clock
-        .now_millis()
-        .saturating_add(millis(engine.settings.lease));
+    let now = engine.clock.now_millis();
+    let until = now.saturating_add(millis(engine.settings.lease));
+    let horizon = now.saturating_add(2 * millis(engine.settings.renew_every()));
     let mut renewed = 0;
-    for (worker, ids) in engine.in_flight.by_worker() {
+    for (worker, ids) in engine.in_flight.expiring(horizon) {
         match engine.store.renew_leases(&worker, &ids, until).await {
             Ok(lost) => {
                 renewed += ids.len() - lost.len();
+                engine.in_flight.renewed(&ids, until);
                 for id in lost {
                     // The result of its running attempt will not be recorded (the store
                     // refuses it); whoever holds the lease now sends it.

@@ -178,14 +178,24 @@ async fn held_leases_are_renewed_and_expired_ones_reclaimed() {
     f.send().await;
     let worker: Arc<str> = Arc::from("a");
     let cd = f.claim(&worker).await.remove(0);
-    f.engine().in_flight.insert(cd.delivery.id.clone(), &worker);
+    let until = cd.delivery.lease_expires_at.unwrap();
+    f.engine()
+        .in_flight
+        .insert(cd.delivery.id.clone(), &worker, until);
 
+    // Not renewed while more than two rounds of its lease are left.
+    let every = f.engine().settings().renew_every();
+    f.clock.advance(every / 2);
+    assert_eq!(leases::renew_held(f.engine()).await, 0);
+    f.clock.advance(every / 2);
     // Renewed every third of the lease, it stays held well past its length.
     for _ in 0..6 {
-        f.clock.advance(f.engine().settings().renew_every());
         assert_eq!(leases::renew_held(f.engine()).await, 1);
+        f.clock.advance(every);
         assert!(f.claim("b").await.is_empty(), "claimed while renewed");
     }
+    // The last renewal; then the holder dies.
+    assert_eq!(leases::renew_held(f.engine()).await, 1);
     // The holder dies (no more renewals): one lease after the last renewal it is due.
     f.clock.advance(lease - Duration::from_millis(1));
     assert!(

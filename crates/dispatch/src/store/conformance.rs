@@ -92,6 +92,7 @@ macro_rules! store_conformance_suite {
             lease_expiry_allows_reclaim,
             stolen_lease_is_lost,
             renew_lease_extends,
+            renew_leases_batch_reports_lost,
             complete_retry_delivered_failed,
             complete_requires_lease,
             release_returns_to_queue,
@@ -976,6 +977,60 @@ pub async fn renew_lease_extends(store: Arc<dyn Store>) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+}
+
+/// `renew_leases` renews every lease the worker holds in one call and returns the ids it does
+/// not hold (another worker's, released, unknown), leaving those unchanged.
+pub(crate) async fn renew_leases_batch_reports_lost(store: Arc<dyn Store>) {
+    let a = add_endpoint(&*store, "t1", false).await;
+    let mut d = Vec::new();
+    for _ in 0..4 {
+        d.extend(send(&*store, "t1", &[&a], T0, T0).await);
+    }
+    let lease = Duration::from_secs(5);
+    assert_eq!(store.claim("w1", T0, lease, 3).await.unwrap().len(), 3);
+    assert_eq!(store.claim("w2", T0, lease, 1).await.unwrap().len(), 1);
+    let mine: Vec<String> = {
+        let held = store
+            .list_deliveries(&DeliveryFilter::default())
+            .await
+            .unwrap();
+        held.into_iter()
+            .filter(|x| x.lease_owner.as_deref() == Some("w1"))
+            .map(|x| x.id)
+            .collect()
+    };
+    assert_eq!(mine.len(), 3);
+    let theirs = d.iter().find(|id| !mine.contains(id)).unwrap().clone();
+    store.release(&mine[2], "w1", T0).await.unwrap();
+    let ask = vec![
+        mine[0].clone(),
+        mine[1].clone(),
+        mine[2].clone(),
+        theirs.clone(),
+        "dlv_missing".to_owned(),
+    ];
+    let mut lost = store.renew_leases("w1", &ask, T0 + 60 * SEC).await.unwrap();
+    lost.sort();
+    let mut expected = vec![mine[2].clone(), theirs.clone(), "dlv_missing".to_owned()];
+    expected.sort();
+    assert_eq!(lost, expected);
+    for id in &mine[..2] {
+        assert_eq!(get(&*store, id).await.lease_expires_at, Some(T0 + 60 * SEC));
+    }
+    assert_eq!(
+        get(&*store, &theirs).await.lease_expires_at,
+        Some(T0 + 5 * SEC)
+    );
+    assert_eq!(get(&*store, &mine[2]).await.state, DeliveryState::Pending);
+    // Past the old expiry only the released and the unrenewed one are claimable.
+    let again = store.claim("w3", T0 + 30 * SEC, LEASE, 10).await.unwrap();
+    let mut ids: Vec<String> = again.into_iter().map(|c| c.delivery.id).collect();
+    ids.sort();
+    let mut want = vec![mine[2].clone(), theirs];
+    want.sort();
+    assert_eq!(ids, want);
+    assert!(store.renew_leases("w1", &[], T0).await.unwrap().is_empty());
 }
 
 /// `complete` records the attempt and applies retry / delivered / failed atomically.

@@ -544,6 +544,24 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn renew_leases(
+        &self,
+        worker: &str,
+        delivery_ids: &[String],
+        until: UnixMillis,
+    ) -> StoreResult<Vec<String>> {
+        let mut g = self.lock();
+        let mut lost = Vec::new();
+        for id in delivery_ids {
+            if g.held(id, worker).is_ok() {
+                g.update(id, |d| d.lease_expires_at = Some(until));
+            } else {
+                lost.push(id.clone());
+            }
+        }
+        Ok(lost)
+    }
+
     async fn complete(
         &self,
         delivery_id: &str,

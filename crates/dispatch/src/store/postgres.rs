@@ -834,6 +834,30 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn renew_leases(
+        &self,
+        worker: &str,
+        delivery_ids: &[String],
+        until: UnixMillis,
+    ) -> StoreResult<Vec<String>> {
+        // One statement for the batch; it returns the ids it renewed.
+        let rows = self
+            .query(
+                &self.inner.sql.renew_leases,
+                &[&delivery_ids, &worker, &until],
+            )
+            .await?;
+        let mut renewed = std::collections::HashSet::with_capacity(rows.len());
+        for row in &rows {
+            renewed.insert(row.try_get::<_, String>(0).map_err(db_err)?);
+        }
+        Ok(delivery_ids
+            .iter()
+            .filter(|id| !renewed.contains(id.as_str()))
+            .cloned()
+            .collect())
+    }
+
     async fn complete(
         &self,
         delivery_id: &str,

@@ -40,6 +40,7 @@ pub(super) struct Sql {
     pub(super) claim_candidates: String,
     pub(super) claim_update: String,
     pub(super) renew_lease: String,
+    pub(super) renew_leases: String,
     pub(super) complete: String,
     pub(super) release: String,
     pub(super) fail_pending: String,
@@ -160,6 +161,11 @@ impl Sql {
             renew_lease: format!(
                 "UPDATE {s}.deliveries SET lease_expires_at = $3 \
                  WHERE id = $1 AND state = 'in_flight' AND lease_owner = $2"
+            ),
+            renew_leases: format!(
+                "UPDATE {s}.deliveries SET lease_expires_at = $3 \
+                 WHERE id = ANY($1) AND state = 'in_flight' AND lease_owner = $2 \
+                 RETURNING id"
             ),
             // One statement, so one round trip and atomic without BEGIN/COMMIT: the delivery
             // changes only while the worker holds the lease, and the attempt row and the

@@ -981,7 +981,7 @@ pub async fn renew_lease_extends(store: Arc<dyn Store>) {
 
 /// `renew_leases` renews every lease the worker holds in one call and returns the ids it does
 /// not hold (another worker's, released, unknown), leaving those unchanged.
-pub(crate) async fn renew_leases_batch_reports_lost(store: Arc<dyn Store>) {
+pub async fn renew_leases_batch_reports_lost(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
     let mut d = Vec::new();
     for _ in 0..4 {

@@ -1,9 +1,7 @@
 //! Strict request parsing: JSON bodies (media type, size limit, unknown fields, the failing
 //! field named), query strings (unknown or repeated parameters refused) and path ids.
 
-#![allow(dead_code)] // skeleton: the handlers using these arrive next
-
-use axum::extract::{FromRef, FromRequest, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Request};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
@@ -151,5 +149,23 @@ pub(crate) fn check_id(id: &str, prefix: &str) -> Result<(), Problem> {
             "id",
             format!("expected an id of the form {prefix}_ and 32 hex digits"),
         ))
+    }
+}
+
+/// The `{id}` (or `{family}`) segment of a route; a malformed one is a 400 problem.
+#[derive(Debug)]
+pub(crate) struct IdPath(pub(crate) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(id)| Self(id))
+            .map_err(|e| Problem::invalid("id", e.body_text()))
     }
 }

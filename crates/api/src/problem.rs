@@ -3,6 +3,7 @@
 use std::fmt;
 
 use axum::response::{IntoResponse, Response};
+use hookwire_dispatch::error::ErrorKind;
 use hookwire_dispatch::{DispatchError, ValidationError};
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
@@ -221,65 +222,58 @@ impl IntoResponse for Problem {
     }
 }
 
-/// The request field a validation error is about.
+/// The request field a validation error is about, as this API names its JSON members.
 fn validation_field(e: &ValidationError) -> &'static str {
-    use ValidationError as V;
-    match e {
-        V::InvalidUrl(_)
-        | V::UrlTooLong { .. }
-        | V::UnsupportedScheme(_)
-        | V::InsecureUrl(_)
-        | V::UrlCredentials
-        | V::Ssrf(_) => "url",
-        V::NoEventTypes | V::TooManyEventTypes { .. } | V::UnknownEventType { .. } => "event_types",
-        V::EmptyEventType => "event_type",
-        V::PayloadTooLarge { .. } => "payload",
-        V::ReservedHeader(_) | V::InvalidHeader(_) | V::TooManyHeaders { .. } => "headers",
-        V::InvalidTimeout { .. } => "timeout_ms",
-        V::InvalidRateLimit => "rate_limit",
-        V::InvalidMaxInFlight => "max_in_flight",
-        V::InvalidAuth(_) => "auth",
-        V::DescriptionTooLong { .. } => "description",
-        V::Signature(_) => "scheme",
-        V::TooManyEndpoints { .. } => "endpoints",
-        _ => "body",
+    match (e, e.field()) {
+        (ValidationError::TooManyEndpoints { .. }, _) => "endpoints",
+        (_, "timeout") => "timeout_ms",
+        (_, "secret") => "scheme",
+        (_, field) => field,
+    }
+}
+
+impl From<ValidationError> for Problem {
+    fn from(v: ValidationError) -> Self {
+        let field = validation_field(&v);
+        match v {
+            ValidationError::InvalidCursor | ValidationError::InvalidPageSize { .. } => {
+                Self::invalid(field, v.to_string())
+            }
+            ValidationError::PayloadTooLarge { .. } => Self::too_large(field, v.to_string()),
+            ValidationError::TooManyEndpoints { max, .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "limit-exceeded",
+                "A limit is reached",
+            )
+            .with_field(field)
+            .with_detail(format!("the limit is {max} endpoints per tenant")),
+            ValidationError::Ssrf(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "destination-refused",
+                "The destination is not allowed",
+            )
+            .with_field(field)
+            .with_detail(v.to_string()),
+            other => Self::unprocessable(field, other.to_string()),
+        }
     }
 }
 
 impl From<DispatchError> for Problem {
     fn from(e: DispatchError) -> Self {
-        match e {
-            DispatchError::Validation(v) => {
-                let field = validation_field(&v);
-                match v {
-                    ValidationError::PayloadTooLarge { .. } => {
-                        Self::too_large(field, v.to_string())
-                    }
-                    ValidationError::TooManyEndpoints { max, .. } => Self::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "limit-exceeded",
-                        "A limit is reached",
-                    )
-                    .with_field(field)
-                    .with_detail(format!("the limit is {max} endpoints per tenant")),
-                    ValidationError::Ssrf(_) => Self::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "destination-refused",
-                        "The destination is not allowed",
-                    )
-                    .with_field(field)
-                    .with_detail(v.to_string()),
-                    other => Self::unprocessable(field, other.to_string()),
-                }
-            }
-            DispatchError::NotFound { kind, .. } => Self::not_found(kind),
-            DispatchError::ShuttingDown => Self::unavailable(),
-            DispatchError::Store(err) => {
-                tracing::error!(error = %err, "hookwire-api: store failed");
+        let e = match e.into_validation() {
+            Ok(v) => return v.into(),
+            Err(e) => e,
+        };
+        match e.kind() {
+            ErrorKind::NotFound => Self::not_found("record"),
+            ErrorKind::ShuttingDown => Self::unavailable(),
+            ErrorKind::Store => {
+                tracing::error!(error = %e, "hookwire-api: store failed");
                 Self::unavailable()
             }
-            other => {
-                tracing::error!(error = %other, "hookwire-api: internal error");
+            _ => {
+                tracing::error!(error = %e, "hookwire-api: internal error");
                 Self::internal()
             }
         }

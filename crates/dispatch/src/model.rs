@@ -382,6 +382,23 @@ pub struct DeliveryFilter {
     pub message_id: Option<String>,
     /// Only this state.
     pub state: Option<DeliveryState>,
-    /// At most this many (newest first); `None`: a store default of 100.
+    /// Only deliveries of messages sent for this tenant.
+    pub tenant: Option<String>,
+    /// Only deliveries of messages of this event type.
+    pub event_type: Option<String>,
+    /// Only deliveries created at or after this time.
+    pub created_from: Option<UnixMillis>,
+    /// Only deliveries created before this time.
+    pub created_before: Option<UnixMillis>,
+    /// Keyset position `(created_at, seq)`: only deliveries after it in newest-first order,
+    /// that is with `(created_at, seq)` strictly smaller. [`Dispatcher::delivery_page`]
+    /// fills it from a page cursor.
+    ///
+    /// [`Dispatcher::delivery_page`]: crate::Dispatcher::delivery_page
+    pub after: Option<(UnixMillis, i64)>,
+    /// At most this many (newest first); `None`: a store default of 100. To read every
+    /// match, use [`Dispatcher::delivery_page`] and follow its cursor.
+    ///
+    /// [`Dispatcher::delivery_page`]: crate::Dispatcher::delivery_page
     pub limit: Option<usize>,
 }

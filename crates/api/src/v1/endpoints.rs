@@ -401,6 +401,7 @@ pub(crate) async fn test(
     let message_id = match result {
         hookwire_dispatch::model::EnqueueResult::Created { message_id, .. }
         | hookwire_dispatch::model::EnqueueResult::Duplicate { message_id } => message_id,
+        _ => return Err(Problem::internal()),
     };
     let delivery_ids = state.dispatcher().delivery_ids(&message_id).await?;
     Ok(reply(

@@ -30,11 +30,15 @@
 //!   without detail.
 //! - Secrets appear in exactly two responses: endpoint creation and secret rotation.
 
+mod flavour;
+pub mod hub_message;
 mod json;
 mod problem;
 mod state;
 mod tenant;
 pub mod v1;
+pub mod zitadel;
+pub mod zta;
 
 pub use problem::{Problem, TYPE_PREFIX};
 pub use state::{ApiState, DEFAULT_BODY_LIMIT};

@@ -124,6 +124,12 @@ pub enum ValidationError {
         /// The largest page size.
         max: usize,
     },
+    /// The metadata (keys and values together) is larger than the limit.
+    #[error("metadata is larger than {max} bytes")]
+    MetadataTooLarge {
+        /// The limit.
+        max: usize,
+    },
     /// The signing scheme or secret is unusable.
     #[error("signing: {0}")]
     Signature(#[from] hookwire_signature::Error),

@@ -4,6 +4,8 @@
 //! round-trip through every store backend. Ids are opaque strings with a type prefix
 //! (`ep_`, `msg_`, `dlv_`, `att_`) made by [`new_id`].
 
+use std::collections::BTreeMap;
+
 use hookwire_events::Family;
 use hookwire_retry::{EndpointHealth, HealthPolicy, RetryPolicy};
 use hookwire_signature::{Scheme, Secret};
@@ -183,6 +185,10 @@ pub struct Endpoint {
     pub updated_at: UnixMillis,
     /// Last time a delivery to it was attempted.
     pub last_triggered_at: Option<UnixMillis>,
+    /// Free-form labels the host or a management API keeps with the endpoint (for example
+    /// a vendor flavour's own fields); never sent to the receiver.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 impl Endpoint {

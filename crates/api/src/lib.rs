@@ -33,6 +33,7 @@
 mod flavour;
 pub mod hub_message;
 mod json;
+pub mod portal;
 mod problem;
 mod state;
 mod tenant;

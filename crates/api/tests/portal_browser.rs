@@ -23,7 +23,7 @@ use hookwire_signature::{Scheme, Secret, Verifier};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "hwk_browser_test_token";
-const ELEMENT: &str = "element-6066-11e4-a23c-4b8e5d2d2e14";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn on_path(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -81,7 +81,8 @@ impl Browser {
         loop {
             let ready = http.get(format!("{base}/status")).send().await;
             if let Ok(r) = ready
-                && let Ok(v) = r.json::<Value>().await
+                && let Ok(t) = r.text().await
+                && let Ok(v) = serde_json::from_str::<Value>(&t)
                 && v["value"]["ready"] == true
             {
                 break;
@@ -106,15 +107,17 @@ impl Browser {
                 ]
             }
         }}});
-        let res: Value = http
+        let res = http
             .post(format!("{base}/session"))
-            .json(&caps)
+            .header("content-type", "application/json")
+            .body(caps.to_string())
             .send()
             .await
             .unwrap()
-            .json()
+            .text()
             .await
             .unwrap();
+        let res: Value = serde_json::from_str(&res).unwrap();
         let session = res["value"]["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("no session: {res}"))
@@ -133,9 +136,12 @@ impl Browser {
     async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let mut req = self.http.request(method, format!("{}{path}", self.url));
         if let Some(b) = body {
-            req = req.json(&b);
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
         }
-        let v: Value = req.send().await.unwrap().json().await.unwrap();
+        let text = req.send().await.unwrap().text().await.unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
         if let Some(err) = v["value"]["error"].as_str() {
             panic!("webdriver {path}: {err}: {}", v["value"]["message"]);
         }
@@ -155,7 +161,10 @@ impl Browser {
                 Some(json!({"using": "css selector", "value": css})),
             )
             .await;
-        v[ELEMENT].as_str().unwrap().to_owned()
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("find {css}: {v}"))
+            .to_owned()
     }
 
     async fn count(&self, css: &str) -> usize {
@@ -294,7 +303,13 @@ async fn portal_in_a_real_browser() {
     let forged = reqwest::Client::new()
         .post(format!("{portal}/endpoints"))
         .header("authorization", format!("Bearer {TOKEN}"))
-        .form(&[("url", receiver_url.as_str()), ("family", "standard")])
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("url", &receiver_url)
+                .append_pair("family", "standard")
+                .finish(),
+        )
         .send()
         .await
         .unwrap();
@@ -304,7 +319,7 @@ async fn portal_in_a_real_browser() {
     let b = Browser::start().await;
 
     // Sign in with the token.
-    b.go(&format!("{portal}/")).await;
+    b.go(&portal).await;
     assert!(b.current_url().await.ends_with("/portal/login"));
     b.screenshot("01-login").await;
     b.type_into("#token", "wrong-token").await;
@@ -312,7 +327,7 @@ async fn portal_in_a_real_browser() {
     assert!(b.source().await.contains("That token was not accepted."));
     b.type_into("#token", TOKEN).await;
     b.click("#signin").await;
-    assert!(b.current_url().await.ends_with("/portal/"));
+    assert!(b.current_url().await.ends_with("/portal"));
     assert_eq!(b.text(".tenant").await, "acme");
 
     // Create an endpoint against the loopback receiver: the secret, once.
@@ -377,7 +392,7 @@ async fn portal_in_a_real_browser() {
     // Disable it: the list shows it.
     b.click("form[action$='/disable'] button").await;
     assert!(b.source().await.contains("Endpoint disabled"));
-    b.go(&format!("{portal}/")).await;
+    b.go(&portal).await;
     assert!(b.text("tr[data-endpoint]").await.contains("Disabled"));
     b.screenshot("06-endpoints").await;
 

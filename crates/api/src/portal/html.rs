@@ -46,10 +46,11 @@ impl Frame<'_> {
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
              <title>{title} · Webhooks</title>\
              <link rel=\"stylesheet\" href=\"{base}/assets/portal.css\"></head><body>\
-             <header class=\"top\"><a class=\"brand\" href=\"{base}/\">\
+             <header class=\"top\"><a class=\"brand\" href=\"{home}\">\
              <span class=\"logo\">⟲</span> Webhooks</a>",
             title = esc(self.title),
             base = esc(self.base),
+            home = esc(if self.base.is_empty() { "/" } else { self.base }),
         );
         if let Some(t) = self.tenant {
             let _ = write!(

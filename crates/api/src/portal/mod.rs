@@ -214,6 +214,15 @@ impl Ctx {
             )
     }
 
+    /// The portal's home page (the endpoints).
+    pub(crate) fn home(&self) -> String {
+        if self.base.is_empty() {
+            "/".to_owned()
+        } else {
+            self.base.clone()
+        }
+    }
+
     fn cookie_path(&self) -> &str {
         if self.base.is_empty() {
             "/"

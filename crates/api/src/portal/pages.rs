@@ -59,8 +59,8 @@ fn failure(p: &Portal, ctx: &Ctx, e: &DispatchError) -> Response {
 fn not_found(p: &Portal, ctx: &Ctx) -> Response {
     let body = format!(
         "<div class=\"card\"><h1>Not found</h1><p class=\"sub\">There is nothing here.</p>\
-         <a class=\"btn\" href=\"{}/\">Back to endpoints</a></div>",
-        esc(&ctx.base)
+         <a class=\"btn\" href=\"{}\">Back to endpoints</a></div>",
+        esc(&ctx.home())
     );
     render(
         p,
@@ -106,8 +106,8 @@ fn forbidden(p: &Portal, ctx: &Ctx) -> Response {
     let body = format!(
         "<div class=\"card\"><h1>This form has expired</h1>\
          <p class=\"sub\">It was sent from another site or an old page, so nothing was changed.</p>\
-         <a class=\"btn\" href=\"{}/\">Reload the portal</a></div>",
-        esc(&ctx.base)
+         <a class=\"btn\" href=\"{}\">Reload the portal</a></div>",
+        esc(&ctx.home())
     );
     render(p, ctx, StatusCode::FORBIDDEN, "Refused", &body, None, None)
 }
@@ -199,7 +199,7 @@ pub(super) async fn login_form(State(p): State<Portal>, parts: Parts) -> Respons
         Err(r) => return r,
     };
     if ctx.tenant.is_some() {
-        return ctx.finish(&p, see_other(&format!("{}/", ctx.base)));
+        return ctx.finish(&p, see_other(&ctx.home()));
     }
     login_page(&p, &ctx, notice(&parts).as_deref(), None)
 }
@@ -238,7 +238,7 @@ pub(super) async fn login(
     };
     match tenant {
         Some(t) => {
-            let mut res = see_other(&format!("{}/", ctx.base));
+            let mut res = see_other(&ctx.home());
             if let Some(c) = ctx.session_cookie(&p, Some(&t)) {
                 res.headers_mut().append(header::SET_COOKIE, c);
             }
@@ -647,10 +647,10 @@ async fn endpoint_page(
     let mut body = String::new();
     let _ = write!(
         body,
-        "<div class=\"crumbs\"><a href=\"{b}/\">Endpoints</a> ›</div>\
+        "<div class=\"crumbs\"><a href=\"{home}\">Endpoints</a> ›</div>\
          <div class=\"title-row\"><div><h1 class=\"url\">{url}</h1>\
          <p class=\"sub\">{family} · <code>{id}</code></p></div><div>{status}</div></div>",
-        b = esc(&base),
+        home = esc(&ctx.home()),
         url = esc(&ep.url),
         family = family_label(ep.family),
         id = esc(&ep.id),
@@ -964,7 +964,7 @@ pub(super) async fn delivery(
         String::new()
     };
     let body = format!(
-        "<div class=\"crumbs\"><a href=\"{b}/\">Endpoints</a> › \
+        "<div class=\"crumbs\"><a href=\"{home}\">Endpoints</a> › \
          <a href=\"{b}/endpoints/{ep_id}\">{url}</a> ›</div>\
          <div class=\"title-row\"><div><h1>Delivery</h1><p class=\"sub\"><code>{id}</code> · \
          message <code>{msg}</code></p></div><div>{state} {redeliver}</div></div>\
@@ -974,6 +974,7 @@ pub(super) async fn delivery(
          <dt>Next attempt</dt><dd>{next}</dd><dt>Last result</dt><dd>{last}</dd></dl></div></div>\
          <div class=\"card\"><h2>Payload</h2><pre class=\"snippet\">{payload}</pre></div>",
         b = esc(&base),
+        home = esc(&ctx.home()),
         ep_id = esc(&info.endpoint.id),
         url = esc(&info.endpoint.url),
         id = esc(&d.id),

@@ -271,17 +271,28 @@ async fn portal_in_a_real_browser() {
     // A loopback receiver that records what it gets.
     let seen: Seen = Arc::default();
     let log = Arc::clone(&seen);
-    let receiver = Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: http::HeaderMap, body: axum::body::Bytes| {
-            let log = Arc::clone(&log);
-            async move {
-                log.lock().unwrap().push((headers, body.to_vec()));
-                "thanks"
-            }
-        }),
-    );
-    let receiver_url = format!("http://{}/hook", serve(receiver).await);
+    let receiver = Router::new()
+        .route(
+            "/down",
+            axum::routing::post(|| async {
+                (
+                    http::StatusCode::SERVICE_UNAVAILABLE,
+                    "down for maintenance",
+                )
+            }),
+        )
+        .route(
+            "/hook",
+            axum::routing::post(move |headers: http::HeaderMap, body: axum::body::Bytes| {
+                let log = Arc::clone(&log);
+                async move {
+                    log.lock().unwrap().push((headers, body.to_vec()));
+                    "thanks"
+                }
+            }),
+        );
+    let receiver_addr = serve(receiver).await;
+    let receiver_url = format!("http://{receiver_addr}/hook");
 
     // The dispatcher, running, and the portal at /portal.
     let dir = tempfile::tempdir().unwrap();
@@ -394,6 +405,26 @@ async fn portal_in_a_real_browser() {
     assert!(b.source().await.contains("Endpoint disabled"));
     b.go(&portal).await;
     assert!(b.text("tr[data-endpoint]").await.contains("Disabled"));
+
+    // A receiver that is down: its delivery waits for a retry, with the status shown.
+    b.type_into("#url", &format!("http://{receiver_addr}/down"))
+        .await;
+    let family = b.find("#family option[value='zerotier']").await;
+    b.cmd(
+        reqwest::Method::POST,
+        &format!("/element/{family}/click"),
+        Some(json!({})),
+    )
+    .await;
+    b.type_into("#event_types", "NETWORK_JOIN, MEMBER_DELETED")
+        .await;
+    b.click("#create").await;
+    b.click("#continue").await;
+    b.click("form[action$='/test'] button").await;
+    b.wait_for("tr[data-delivery] .badge.warn", 1).await;
+    assert!(b.text("tr[data-delivery]").await.contains("503"));
+    b.go(&portal).await;
+    assert_eq!(b.count("tr[data-endpoint]").await, 2);
     b.screenshot("06-endpoints").await;
 
     b.close().await;

@@ -363,7 +363,7 @@ async fn deliveries_table(
             event = esc(&event),
             url = esc(url),
             attempts = d.attempts,
-            last = esc(d.last_error.as_deref().unwrap_or("")),
+            last = d.last_error.as_deref().map_or_else(|| "—".to_owned(), esc),
             created = time(d.created_at, now),
             redeliver = if matches!(d.state, DeliveryState::Delivered | DeliveryState::Failed) {
                 button_form(
@@ -972,7 +972,7 @@ pub(super) async fn delivery(
          <div class=\"card\"><h2>Details</h2><dl class=\"facts\"><dt>Event</dt><dd><code>{event}</code></dd>\
          <dt>Created</dt><dd>{created}</dd><dt>Attempts</dt><dd>{n}</dd>\
          <dt>Next attempt</dt><dd>{next}</dd><dt>Last result</dt><dd>{last}</dd></dl></div></div>\
-         <div class=\"card\"><h2>Payload</h2><pre class=\"snippet\">{payload}</pre></div>",
+         <div class=\"card\"><h2>Payload</h2><pre class=\"snippet payload\">{payload}</pre></div>",
         b = esc(&base),
         home = esc(&ctx.home()),
         ep_id = esc(&info.endpoint.id),

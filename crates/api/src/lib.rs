@@ -58,3 +58,15 @@ pub fn router(dispatcher: Dispatcher, tenants: impl Tenants) -> axum::Router {
 pub fn router_with(state: ApiState) -> axum::Router {
     v1::routes().with_state(state)
 }
+
+/// Everything this crate serves, at the paths `hookwire serve` uses: the generic API under
+/// `/v1`, the vendor-shaped flavours at `/zta/api/webhooks`, `/hub-message/webhooks` and
+/// `/zitadel/v2/actions/...`, and the tenant portal at `/portal`, all behind `state`'s
+/// tenants.
+pub fn app(state: ApiState, portal: portal::PortalConfig) -> axum::Router {
+    router_with(state.clone())
+        .nest("/zta", zta::router(state.clone()))
+        .nest("/hub-message", hub_message::router(state.clone()))
+        .nest("/zitadel", zitadel::router(state.clone()))
+        .nest("/portal", portal::router(state, portal))
+}

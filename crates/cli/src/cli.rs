@@ -270,6 +270,18 @@ pub(crate) struct DemoArgs {
     /// Events sent per family.
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=500))]
     pub(crate) events: u32,
+    /// After the run, keep the receivers and the dispatcher running and serve the API and
+    /// the portal (until Ctrl-C), printing the portal URL and a sign-in token per tenant.
+    #[arg(long)]
+    pub(crate) serve: bool,
+    /// Where `--serve` listens.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080",
+        requires = "serve"
+    )]
+    pub(crate) addr: std::net::SocketAddr,
 }
 
 #[derive(Debug, Args)]

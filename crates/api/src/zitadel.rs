@@ -25,6 +25,10 @@
 //! event to the durable dispatcher, one delivery per target of the best matching event
 //! execution (stored, retried, in the attempt log).
 
+// Handlers and their helpers return a finished `Response` as the error: it ends the request
+// at once, so boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 
 use axum::Router;
@@ -150,26 +154,34 @@ fn target_view(ep: &Endpoint) -> Target {
 /// The executions, from the memberships of every target: grouped by condition, targets in
 /// order.
 fn executions_of(eps: &[Endpoint]) -> Vec<Execution> {
-    let mut by_condition: BTreeMap<String, (Condition, i64, i64, Vec<(usize, String)>)> =
-        BTreeMap::new();
+    struct Group {
+        condition: Condition,
+        created: i64,
+        changed: i64,
+        targets: Vec<(usize, String)>,
+    }
+    let mut by_condition: BTreeMap<String, Group> = BTreeMap::new();
     for ep in eps {
         for m in memberships(ep) {
             let key = serde_json::to_string(&m.condition).unwrap_or_default();
-            let entry = by_condition
-                .entry(key)
-                .or_insert_with(|| (m.condition.clone(), m.created, m.changed, Vec::new()));
-            entry.1 = entry.1.min(m.created);
-            entry.2 = entry.2.max(m.changed);
-            entry.3.push((m.position, target_id(&ep.id)));
+            let g = by_condition.entry(key).or_insert_with(|| Group {
+                condition: m.condition.clone(),
+                created: m.created,
+                changed: m.changed,
+                targets: Vec::new(),
+            });
+            g.created = g.created.min(m.created);
+            g.changed = g.changed.max(m.changed);
+            g.targets.push((m.position, target_id(&ep.id)));
         }
     }
     let mut out: Vec<Execution> = by_condition
         .into_values()
-        .map(|(condition, created, changed, mut targets)| {
-            targets.sort();
-            let mut e = Execution::new(condition, targets.into_iter().map(|(_, id)| id));
-            e.creation_date = Some(flavour::iso_z(created));
-            e.change_date = Some(flavour::iso_z(changed));
+        .map(|mut g| {
+            g.targets.sort();
+            let mut e = Execution::new(g.condition, g.targets.into_iter().map(|(_, id)| id));
+            e.creation_date = Some(flavour::iso_z(g.created));
+            e.change_date = Some(flavour::iso_z(g.changed));
             e
         })
         .collect();

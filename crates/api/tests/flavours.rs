@@ -703,9 +703,12 @@ async fn hub_message_matches_the_seed_on_postgres() {
 
 // ---- ZITADEL ------------------------------------------------------------------------------
 
+/// What a loopback receiver got: headers and body of each request.
+type Log = Arc<Mutex<Vec<(http::HeaderMap, Vec<u8>)>>>;
+
 /// A loopback target: records each request, answers with `reply`.
-async fn target_receiver(reply: Value) -> (String, Arc<Mutex<Vec<(http::HeaderMap, Vec<u8>)>>>) {
-    let seen: Arc<Mutex<Vec<(http::HeaderMap, Vec<u8>)>>> = Arc::default();
+async fn target_receiver(reply: Value) -> (String, Log) {
+    let seen: Log = Arc::default();
     let log = Arc::clone(&seen);
     let app = Router::new().route(
         "/",
@@ -1089,8 +1092,10 @@ async fn zitadel_resources_feed_the_executor_and_durable_events() {
             .len()
         }
     };
-    let mut event = EventExecution::default();
-    event.event_type = Some("user.locked".to_owned());
+    let mut event = EventExecution {
+        event_type: Some("user.locked".to_owned()),
+        ..EventExecution::default()
+    };
     assert_eq!(
         zitadel::enqueue_event(&s.dispatcher, "acme", &event)
             .await

@@ -307,7 +307,7 @@ async fn recent(
         };
         all.extend(p.api.dispatcher().deliveries(&filter).await?);
     }
-    all.sort_by(|a, b| (b.created_at, b.seq).cmp(&(a.created_at, a.seq)));
+    all.sort_by_key(|d| std::cmp::Reverse((d.created_at, d.seq)));
     all.truncate(limit);
     Ok(all)
 }

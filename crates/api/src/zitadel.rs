@@ -77,8 +77,8 @@ pub fn instance_tenant(tenant: &str) -> String {
 pub fn router(state: ApiState) -> Router {
     let limit = state.max_body();
     Router::new()
-        .route("/v2/actions/targets", post(create).get(list_get))
-        .route("/v2/actions/targets/search", post(list_search))
+        .route("/v2/actions/targets", post(create).get(targets_get))
+        .route("/v2/actions/targets/search", post(targets_search))
         .route(
             "/v2/actions/targets/{id}",
             get(get_target).post(update).delete(delete),
@@ -549,11 +549,39 @@ fn page<T>(mut items: Vec<T>, search: &Search) -> Result<(PaginationResponse, Ve
     ))
 }
 
-async fn list(state: ApiState, parts: Parts, search: Search) -> Response {
+/// What a listing lists.
+#[derive(Clone, Copy)]
+enum Listing {
+    Targets,
+    Executions,
+}
+
+/// ListTargets / ListExecutions (`GET` lists everything, `POST …/search` takes a search).
+async fn listing(state: ApiState, parts: Parts, search: Search, what: Listing) -> Response {
     #[derive(Serialize)]
-    struct Listed {
+    struct Listed<T> {
         pagination: PaginationResponse,
-        targets: Vec<Target>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        targets: Option<Vec<T>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        executions: Option<Vec<T>>,
+    }
+    fn answer<T: Serialize>(items: Vec<T>, search: &Search, what: Listing) -> Response {
+        match page(items, search) {
+            Ok((pagination, items)) => {
+                let (targets, executions) = match what {
+                    Listing::Targets => (Some(items), None),
+                    Listing::Executions => (None, Some(items)),
+                };
+                json_ok(Listed {
+                    pagination,
+                    targets,
+                    executions,
+                })
+                .into_response()
+            }
+            Err(r) => r,
+        }
     }
     let tenant = match caller(&state, &parts).await {
         Ok(t) => t,
@@ -563,31 +591,46 @@ async fn list(state: ApiState, parts: Parts, search: Search) -> Response {
         Ok(e) => e,
         Err(r) => return r,
     };
-    let targets = eps.iter().map(|i| target_view(&i.endpoint)).collect();
-    match page(targets, &search) {
-        Ok((pagination, targets)) => json_ok(Listed {
-            pagination,
-            targets,
-        })
-        .into_response(),
-        Err(r) => r,
+    match what {
+        Listing::Targets => {
+            let targets: Vec<Target> = eps.iter().map(|i| target_view(&i.endpoint)).collect();
+            answer(targets, &search, what)
+        }
+        Listing::Executions => {
+            let raw: Vec<Endpoint> = eps.into_iter().map(|i| i.endpoint).collect();
+            answer(executions_of(&raw), &search, what)
+        }
     }
 }
 
-async fn list_get(State(state): State<ApiState>, parts: Parts) -> Response {
-    list(state, parts, Search::default()).await
+async fn targets_get(State(state): State<ApiState>, parts: Parts) -> Response {
+    listing(state, parts, Search::default(), Listing::Targets).await
 }
 
-async fn list_search(
+async fn targets_search(
     State(state): State<ApiState>,
     parts: Parts,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let search = match search_body(body) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    list(state, parts, search).await
+    match search_body(body) {
+        Ok(search) => listing(state, parts, search, Listing::Targets).await,
+        Err(r) => r,
+    }
+}
+
+async fn executions_get(State(state): State<ApiState>, parts: Parts) -> Response {
+    listing(state, parts, Search::default(), Listing::Executions).await
+}
+
+async fn executions_search(
+    State(state): State<ApiState>,
+    parts: Parts,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match search_body(body) {
+        Ok(search) => listing(state, parts, search, Listing::Executions).await,
+        Err(r) => r,
+    }
 }
 
 /// A search body; an empty body is an empty search.
@@ -928,47 +971,6 @@ async fn set_execution(
         set_date: flavour::iso_z(now),
     })
     .into_response()
-}
-
-async fn executions(state: ApiState, parts: Parts, search: Search) -> Response {
-    #[derive(Serialize)]
-    struct Listed {
-        pagination: PaginationResponse,
-        executions: Vec<Execution>,
-    }
-    let tenant = match caller(&state, &parts).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let eps = match targets_of(&state, &tenant).await {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
-    let raw: Vec<Endpoint> = eps.into_iter().map(|i| i.endpoint).collect();
-    match page(executions_of(&raw), &search) {
-        Ok((pagination, executions)) => json_ok(Listed {
-            pagination,
-            executions,
-        })
-        .into_response(),
-        Err(r) => r,
-    }
-}
-
-async fn executions_get(State(state): State<ApiState>, parts: Parts) -> Response {
-    executions(state, parts, Search::default()).await
-}
-
-async fn executions_search(
-    State(state): State<ApiState>,
-    parts: Parts,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let search = match search_body(body) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    executions(state, parts, search).await
 }
 
 #[cfg(test)]

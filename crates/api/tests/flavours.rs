@@ -169,6 +169,21 @@ struct Answer {
 }
 
 impl Server {
+    /// CreateTarget for acme: `(id, signingKey)`.
+    async fn target(&self, body: Value) -> (String, String) {
+        let a = self
+            .call(
+                "POST",
+                "/zitadel/v2/actions/targets",
+                "tok-acme",
+                Some(body),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.raw);
+        let id = a.json["id"].as_str().unwrap().to_owned();
+        (id, a.json["signingKey"].as_str().unwrap().to_owned())
+    }
+
     async fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Answer {
         let url = format!("{}{path}", self.base);
         let mut req = self
@@ -1009,34 +1024,9 @@ async fn zitadel_resources_feed_the_executor_and_durable_events() {
         target_receiver(json!({"email": {"email": "changed@example.com"}})).await;
     let (event_url, _) = target_receiver(json!({})).await;
     let mk = |name: &str, url: &str, kind: &str| json!({"name": name, "endpoint": url, "timeout": "5s", kind: {}});
-    let a = s
-        .call(
-            "POST",
-            "/zitadel/v2/actions/targets",
-            "tok-acme",
-            Some(mk("rewrite", &call_url, "restCall")),
-        )
-        .await;
-    let call_id = a.json["id"].as_str().unwrap().to_owned();
-    let call_key = a.json["signingKey"].as_str().unwrap().to_owned();
-    let a = s
-        .call(
-            "POST",
-            "/zitadel/v2/actions/targets",
-            "tok-acme",
-            Some(mk("locked", &event_url, "restAsync")),
-        )
-        .await;
-    let locked_id = a.json["id"].as_str().unwrap().to_owned();
-    let a = s
-        .call(
-            "POST",
-            "/zitadel/v2/actions/targets",
-            "tok-acme",
-            Some(mk("all-users", &event_url, "restAsync")),
-        )
-        .await;
-    let group_id = a.json["id"].as_str().unwrap().to_owned();
+    let (call_id, call_key) = s.target(mk("rewrite", &call_url, "restCall")).await;
+    let (locked_id, _) = s.target(mk("locked", &event_url, "restAsync")).await;
+    let (group_id, _) = s.target(mk("all-users", &event_url, "restAsync")).await;
     for (condition, target) in [
         (
             json!({"request": {"method": "/zitadel.user.v2.UserService/AddHumanUser"}}),

@@ -735,14 +735,14 @@ async fn endpoint_page(
     render(p, ctx, status, "Endpoint", &body, notice, error)
 }
 
-/// Runs a change on one of the tenant's endpoints, then redirects to it with a notice (or
-/// shows the refusal on its page).
-async fn change(
-    p: Portal,
+/// The endpoint's actions (`POST /endpoints/{id}/{action}`): event-types, enable, disable,
+/// test, recover and rotate. Each redirects back to the endpoint with a notice, except
+/// rotate, which shows the new secret once; a refusal is shown on the endpoint's page.
+pub(super) async fn act(
+    State(p): State<Portal>,
     parts: Parts,
-    id: String,
+    Path((id, action)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
-    run: impl AsyncFnOnce(&Portal, &EndpointInfo, &Form) -> Result<String, DispatchError>,
 ) -> Response {
     let (ctx, tenant, form) = match post_ctx(&p, &parts, body).await {
         Ok(c) => c,
@@ -752,129 +752,42 @@ async fn change(
         Ok(i) => i,
         Err(r) => return r,
     };
-    match run(&p, &info, &form).await {
-        Ok(notice) => see_other(&format!("{}/endpoints/{}?notice={notice}", ctx.base, id)),
-        Err(e) => match refusal_text(&e) {
-            Some(text) => {
-                endpoint_page(&p, &ctx, &info, None, Some(&text), StatusCode::BAD_REQUEST).await
+    let d = p.api.dispatcher();
+    let ep = info.endpoint.id.as_str();
+    let done = match action.as_str() {
+        "event-types" => {
+            let update = EndpointUpdate {
+                event_types: Some(split_types(form.get("event_types"))),
+                ..EndpointUpdate::default()
+            };
+            d.update_endpoint(ep, update)
+                .await
+                .map(|_| "types".to_owned())
+        }
+        "enable" => d.enable_endpoint(ep).await.map(|_| "enabled".to_owned()),
+        "disable" => d.disable_endpoint(ep).await.map(|_| "disabled".to_owned()),
+        "test" => d.send_test(ep).await.map(|_| "test".to_owned()),
+        "recover" => {
+            let secs: i64 = form
+                .get("since")
+                .parse()
+                .unwrap_or(86_400)
+                .clamp(60, 90 * 86_400);
+            d.recover(ep, now_millis() - secs * 1000)
+                .await
+                .map(|n| format!("recovered&n={n}"))
+        }
+        "rotate" => match d.rotate_secret(ep).await {
+            Ok(rotated) => {
+                let secret = rotated.secret.verification;
+                return secret_page(&p, &ctx, &info, secret.expose_secret(), "Secret rotated");
             }
-            None => failure(&p, &ctx, &e),
+            Err(e) => Err(e),
         },
-    }
-}
-
-pub(super) async fn event_types(
-    State(p): State<Portal>,
-    parts: Parts,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    change(p, parts, id, body, async |p, info, form| {
-        let update = EndpointUpdate {
-            event_types: Some(split_types(form.get("event_types"))),
-            ..EndpointUpdate::default()
-        };
-        p.api
-            .dispatcher()
-            .update_endpoint(&info.endpoint.id, update)
-            .await
-            .map(|_| "types".to_owned())
-    })
-    .await
-}
-
-pub(super) async fn enable(
-    State(p): State<Portal>,
-    parts: Parts,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    change(p, parts, id, body, async |p, info, _| {
-        p.api
-            .dispatcher()
-            .enable_endpoint(&info.endpoint.id)
-            .await
-            .map(|_| "enabled".to_owned())
-    })
-    .await
-}
-
-pub(super) async fn disable(
-    State(p): State<Portal>,
-    parts: Parts,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    change(p, parts, id, body, async |p, info, _| {
-        p.api
-            .dispatcher()
-            .disable_endpoint(&info.endpoint.id)
-            .await
-            .map(|_| "disabled".to_owned())
-    })
-    .await
-}
-
-pub(super) async fn send_test(
-    State(p): State<Portal>,
-    parts: Parts,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    change(p, parts, id, body, async |p, info, _| {
-        p.api
-            .dispatcher()
-            .send_test(&info.endpoint.id)
-            .await
-            .map(|_| "test".to_owned())
-    })
-    .await
-}
-
-pub(super) async fn recover(
-    State(p): State<Portal>,
-    parts: Parts,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    change(p, parts, id, body, async |p, info, form| {
-        let secs: i64 = form
-            .get("since")
-            .parse()
-            .unwrap_or(86_400)
-            .clamp(60, 90 * 86_400);
-        let since = now_millis() - secs * 1000;
-        p.api
-            .dispatcher()
-            .recover(&info.endpoint.id, since)
-            .await
-            .map(|n| format!("recovered&n={n}"))
-    })
-    .await
-}
-
-pub(super) async fn rotate(
-    State(p): State<Portal>,
-    parts: Parts,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let (ctx, tenant, _) = match post_ctx(&p, &parts, body).await {
-        Ok(c) => c,
-        Err(r) => return r,
+        _ => return not_found(&p, &ctx),
     };
-    let info = match owned(&p, &ctx, &tenant, &id).await {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    match p.api.dispatcher().rotate_secret(&id).await {
-        Ok(rotated) => secret_page(
-            &p,
-            &ctx,
-            &info,
-            rotated.secret.verification.expose_secret(),
-            "Secret rotated",
-        ),
+    match done {
+        Ok(notice) => see_other(&format!("{}/endpoints/{}?notice={notice}", ctx.base, id)),
         Err(e) => match refusal_text(&e) {
             Some(text) => {
                 endpoint_page(&p, &ctx, &info, None, Some(&text), StatusCode::BAD_REQUEST).await

@@ -113,15 +113,12 @@ pub(crate) fn query(parts: &Parts) -> HashMap<String, String> {
 
 /// The validation refusal inside a dispatcher error, if it is one.
 pub(crate) fn validation(e: &DispatchError) -> Option<&ValidationError> {
-    match e {
-        DispatchError::Validation(v) => Some(v),
-        _ => None,
-    }
+    e.validation()
 }
 
 /// Whether a dispatcher error says the record does not exist.
 pub(crate) fn is_not_found(e: &DispatchError) -> bool {
-    matches!(e, DispatchError::NotFound { .. })
+    e.is_not_found()
 }
 
 /// The hex part of a dispatcher endpoint id (`ep_<32 hex>`).

@@ -19,11 +19,16 @@ use crate::io::{print_line, print_lines};
 /// How long in-flight attempts may run on after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(10);
 
-/// The mounted routers. `/v1` now; the vendor-shaped routers and the portal join here at
-/// `/zta/api/webhooks`, `/hub-message/webhooks`, `/zitadel/v2/actions/...` and `/portal`,
-/// over the same state (and so the same tenants).
-fn app(state: ApiState) -> axum::Router {
-    axum::Router::new().merge(hookwire_api::router_with(state))
+/// The mounted routers: `/v1`, the vendor-shaped routers at `/zta/api/webhooks`,
+/// `/hub-message/webhooks`, `/zitadel/v2/actions/...` and the portal at `/portal`, over the
+/// same state (and so the same tenants). This server speaks plain HTTP: on loopback the
+/// portal's cookies go without `Secure` (local development); on any other address they keep
+/// it, for a TLS proxy in front.
+fn app(state: ApiState, addr: std::net::SocketAddr) -> Result<axum::Router, CliError> {
+    let portal = hookwire_api::portal::PortalConfig::new()
+        .map_err(|e| CliError::failed(e.to_string()))?
+        .secure_cookies(!addr.ip().is_loopback());
+    Ok(hookwire_api::app(state, portal))
 }
 
 async fn builder(args: &ServeArgs) -> Result<DispatcherBuilder, CliError> {
@@ -120,7 +125,8 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), CliError> {
         lines.push(format!("token: {token}"));
     }
     print_lines(lines)?;
-    let served = axum::serve(listener, app(ApiState::new(dispatcher.clone(), tokens)))
+    let app = app(ApiState::new(dispatcher.clone(), tokens), addr)?;
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(stop_signal())
         .await;
     let report = dispatcher.shutdown(DRAIN).await;

@@ -210,3 +210,42 @@ fn serve_with_a_tokens_file_maps_each_token_to_its_tenant() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
 }
+
+#[test]
+fn serve_mounts_the_vendor_flavours_and_the_portal_behind_the_same_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve(dir.path(), &[], "token: ");
+    let token = s.value("token");
+    let base = s.value("listening");
+    let (status, body) = http(
+        &base,
+        "GET",
+        "/zta/api/webhooks?siteId=site_1",
+        &token,
+        None,
+    );
+    assert_eq!((status, body.as_str()), (200, r#"{"webhooks":[]}"#));
+    let (status, body) = http(
+        &base,
+        "GET",
+        "/hub-message/webhooks?channelId=C1",
+        &token,
+        None,
+    );
+    assert_eq!((status, body.as_str()), (200, "[]"));
+    let (status, body) = http(&base, "GET", "/zitadel/v2/actions/targets", &token, None);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""totalResult":"0""#), "{body}");
+    let (status, body) = http(&base, "GET", "/portal", &token, None);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("<h1>Endpoints</h1>"), "{body}");
+    for path in [
+        "/zta/api/webhooks?siteId=site_1",
+        "/zitadel/v2/actions/targets",
+    ] {
+        let (status, _) = http(&base, "GET", path, "hwk_wrong", None);
+        assert_eq!(status, 401, "{path}");
+    }
+    let (code, _) = s.terminate();
+    assert_eq!(code, 0);
+}

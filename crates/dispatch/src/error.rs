@@ -138,7 +138,8 @@ pub enum ValidationError {
 impl ValidationError {
     /// The input field the rule is about, for field-level reporting (an HTTP API answering
     /// 422 names it): `tenant`, `url`, `event_types`, `event_type`, `payload`, `headers`,
-    /// `timeout`, `rate_limit`, `max_in_flight`, `auth`, `description`, `secret`, `cursor` or
+    /// `timeout`, `rate_limit`, `max_in_flight`, `auth`, `description`, `metadata`, `secret`,
+    /// `cursor` or
     /// `limit` (the page size).
     ///
     /// ```
@@ -169,6 +170,7 @@ impl ValidationError {
             Self::InvalidMaxInFlight => "max_in_flight",
             Self::InvalidAuth(_) => "auth",
             Self::DescriptionTooLong { .. } => "description",
+            Self::MetadataTooLarge { .. } => "metadata",
             Self::Signature(_) => "secret",
             Self::InvalidCursor => "cursor",
             Self::InvalidPageSize { .. } => "limit",

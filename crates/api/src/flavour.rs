@@ -133,6 +133,13 @@ pub(crate) fn endpoint_id_from_hex(hex: &str) -> Option<String> {
         .then(|| format!("ep_{}", hex.to_ascii_lowercase()))
 }
 
+/// The current time in Unix milliseconds.
+pub(crate) fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// UTC calendar fields of a Unix-milliseconds time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Utc {

@@ -40,7 +40,6 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hookwire_dispatch::model::{Auth, EnqueueResult};
-use hookwire_dispatch::registry::default_scheme;
 use hookwire_dispatch::{
     DispatchError, Dispatcher, EndpointInfo, EndpointUpdate, NewEndpoint, ValidationError,
 };
@@ -48,7 +47,7 @@ use hookwire_events::Family;
 use hookwire_events::hub_message::{
     AuthType, PayloadFormat, Webhook, WebhookAuth, WebhookEvent, WebhookStatus,
 };
-use hookwire_signature::Secret;
+use hookwire_signature::{Scheme, Secret};
 use http::StatusCode;
 use http::request::Parts;
 use serde::{Deserialize, Serialize};
@@ -594,7 +593,7 @@ async fn patch_webhook(
             .map(|r| Some(r.secret)),
         Some(true) => {
             dispatcher
-                .set_signing(&ep_id, Some(default_scheme(Family::HubMessage)))
+                .set_signing(&ep_id, Scheme::from_name("hub-message").ok())
                 .await
         }
         Some(false) if signed => dispatcher.set_signing(&ep_id, None).await,

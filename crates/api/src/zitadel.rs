@@ -202,7 +202,7 @@ pub async fn load(
         .list_endpoints(&instance_tenant(tenant))
         .await
         .map_err(DispatchError::from)?;
-    let now = hookwire_dispatch::model::now_millis();
+    let now = crate::flavour::now_millis();
     let targets = eps
         .iter()
         .map(|ep| {
@@ -801,7 +801,7 @@ async fn update(
     let signing_key = if rotate {
         match dispatcher.set_signing(&ep_id, Some(Scheme::Zitadel)).await {
             Ok(issued) => {
-                change = hookwire_dispatch::model::now_millis().max(change);
+                change = crate::flavour::now_millis().max(change);
                 issued.map(|s| s.signing.expose_secret().to_owned())
             }
             Err(e) => return refusal(&e),
@@ -841,7 +841,7 @@ async fn delete(State(state): State<ApiState>, parts: Parts, Path(id): Path<Stri
     };
     match state.dispatcher().delete_endpoint(&info.endpoint.id).await {
         Ok(deleted) => json_ok(Deleted {
-            deletion_date: deleted.then(|| flavour::iso_z(hookwire_dispatch::model::now_millis())),
+            deletion_date: deleted.then(|| flavour::iso_z(crate::flavour::now_millis())),
         })
         .into_response(),
         Err(e) => internal(&e),
@@ -918,7 +918,7 @@ async fn set_execution(
     if let Some(missing) = ids.iter().find(|id| !by_target.contains_key(*id)) {
         return error(Code::NotFound, format!("Errors.Target.NotFound: {missing}"));
     }
-    let now = hookwire_dispatch::model::now_millis();
+    let now = crate::flavour::now_millis();
     let key = serde_json::to_string(&body.condition).unwrap_or_default();
     let created = eps
         .iter()

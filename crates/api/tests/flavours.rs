@@ -1046,10 +1046,9 @@ async fn zitadel_resources_feed_the_executor_and_durable_events() {
         assert_eq!(a.status, 200, "{}", a.raw);
     }
 
-    let transport = Transport::new(TransportConfig {
-        guard: Arc::new(SsrfGuard::new().allow("127.0.0.0/8".parse::<IpCidr>().unwrap())),
-        ..TransportConfig::default()
-    })
+    let transport = Transport::new(TransportConfig::default().guard(Arc::new(
+        SsrfGuard::new().allow("127.0.0.0/8".parse::<IpCidr>().unwrap()),
+    )))
     .unwrap();
     let executor = zitadel::executor(&s.dispatcher, "acme", transport)
         .await

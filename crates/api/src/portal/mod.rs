@@ -291,7 +291,7 @@ fn base_of(parts: &Parts) -> String {
 }
 
 pub(crate) fn unix_now() -> i64 {
-    hookwire_dispatch::model::now_millis() / 1000
+    crate::flavour::now_millis() / 1000
 }
 
 /// A parsed `application/x-www-form-urlencoded` body.

@@ -6,9 +6,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use hookwire_dispatch::model::{
-    Attempt, Delivery, DeliveryFilter, DeliveryState, EndpointStatus, now_millis,
-};
+use hookwire_dispatch::model::{Attempt, Delivery, DeliveryFilter, DeliveryState, EndpointStatus};
 use hookwire_dispatch::{DispatchError, EndpointInfo, EndpointUpdate, NewEndpoint};
 use hookwire_events::Family;
 use http::request::Parts;
@@ -16,6 +14,7 @@ use http::{StatusCode, header};
 
 use super::html::{Frame, button_form, csrf_field, esc, state_badge, status_badge, time};
 use super::{Ctx, Form, Portal, html_response, see_other};
+use crate::flavour::now_millis;
 
 /// Rows in the delivery tables.
 const ROWS: usize = 25;
@@ -269,11 +268,12 @@ pub(super) async fn logout(
 
 fn status_of(info: &EndpointInfo) -> String {
     match &info.endpoint.status {
-        EndpointStatus::Enabled => "<span class=\"badge ok\">Enabled</span>".to_owned(),
         EndpointStatus::Disabled { reason, .. } => format!(
             "<span class=\"badge bad\" title=\"{}\">Disabled</span>",
             esc(reason)
         ),
+        _ if info.endpoint.is_enabled() => "<span class=\"badge ok\">Enabled</span>".to_owned(),
+        _ => "<span class=\"badge off\">Paused</span>".to_owned(),
     }
 }
 
@@ -662,7 +662,7 @@ async fn endpoint_page(
             esc(reason),
             time(*at, now)
         ),
-        EndpointStatus::Enabled => String::new(),
+        _ => String::new(),
     };
     let secrets = if ep.scheme.is_none() {
         "unsigned".to_owned()

@@ -37,6 +37,7 @@ fn endpoint() -> Endpoint {
         created_at: 0,
         updated_at: 0,
         last_triggered_at: None,
+        metadata: Default::default(),
     }
 }
 

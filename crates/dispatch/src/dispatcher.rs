@@ -451,7 +451,7 @@ impl Dispatcher {
     }
 
     /// Wakes this process's idle workers when `result` queued a delivery.
-    fn woken_by(&self, result: &EnqueueResult) {
+    pub(crate) fn woken_by(&self, result: &EnqueueResult) {
         if let EnqueueResult::Created { deliveries, .. } = result
             && *deliveries > 0
         {

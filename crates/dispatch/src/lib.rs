@@ -66,6 +66,7 @@ pub mod model;
 pub mod outbox;
 pub mod registry;
 pub mod retention;
+mod scoped;
 pub mod ssrf;
 pub mod store;
 pub mod transport;
@@ -79,6 +80,7 @@ pub use registry::{
     SecretInfo,
 };
 pub use retention::Retention;
+pub use scoped::{MAX_PAGE_SIZE, Page, Sent};
 
 /// The `User-Agent` sent unless the builder sets another.
 pub const DEFAULT_USER_AGENT: &str = concat!("hookwire/", env!("CARGO_PKG_VERSION"));

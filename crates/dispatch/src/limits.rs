@@ -19,6 +19,8 @@ pub struct Limits {
     pub max_url_len: usize,
     /// Description length in bytes (default 1024).
     pub max_description_len: usize,
+    /// Metadata bytes per endpoint, keys and values together (default 16 KiB).
+    pub max_metadata_bytes: usize,
     /// Longest per-attempt timeout (default 5 minutes).
     pub max_timeout: Duration,
 }
@@ -32,6 +34,7 @@ impl Default for Limits {
             max_custom_headers: 20,
             max_url_len: 2048,
             max_description_len: 1024,
+            max_metadata_bytes: 16 * 1024,
             max_timeout: Duration::from_secs(300),
         }
     }

@@ -1,5 +1,6 @@
 //! The endpoint registry: create, read, update, delete, enable/disable, rotate, test.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -75,6 +76,8 @@ pub struct NewEndpoint {
     pub fifo: bool,
     /// Free text.
     pub description: String,
+    /// Labels kept with the endpoint (default none).
+    pub metadata: BTreeMap<String, String>,
 }
 
 impl NewEndpoint {
@@ -97,6 +100,7 @@ impl NewEndpoint {
             max_in_flight: None,
             fifo: false,
             description: String::new(),
+            metadata: BTreeMap::new(),
         }
     }
 
@@ -183,6 +187,13 @@ impl NewEndpoint {
         self.description = text.into();
         self
     }
+
+    /// Adds a metadata label.
+    #[must_use]
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
 }
 
 /// Changes to an endpoint; `None` leaves a field as it is.
@@ -212,6 +223,8 @@ pub struct EndpointUpdate {
     pub fifo: Option<bool>,
     /// Enable (`true`) or disable (`false`, reason "disabled manually").
     pub enabled: Option<bool>,
+    /// New metadata (replaces the map).
+    pub metadata: Option<BTreeMap<String, String>>,
 }
 
 /// A secret's metadata, as [`EndpointInfo`] shows it (never the value).
@@ -390,6 +403,12 @@ impl Dispatcher {
         if ep.max_in_flight == Some(0) {
             return Err(ValidationError::InvalidMaxInFlight);
         }
+        let metadata_len: usize = ep.metadata.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if metadata_len > limits.max_metadata_bytes {
+            return Err(ValidationError::MetadataTooLarge {
+                max: limits.max_metadata_bytes,
+            });
+        }
         if ep.description.len() > limits.max_description_len {
             return Err(ValidationError::DescriptionTooLong {
                 max: limits.max_description_len,
@@ -455,6 +474,7 @@ impl Dispatcher {
             created_at: now,
             updated_at: now,
             last_triggered_at: None,
+            metadata: new.metadata,
         };
         self.validate_endpoint(&endpoint)?;
         let max = self.engine.settings().limits.max_endpoints_per_tenant;
@@ -612,6 +632,43 @@ impl Dispatcher {
         })
     }
 
+    /// Turns signing on with `scheme` and a freshly generated secret, or off with `None`, in
+    /// one change: the earlier scheme and secrets stop signing at once (no grace period,
+    /// unlike [`rotate_secret`](Self::rotate_secret)). Returns the new secret, the only time
+    /// it is shown.
+    ///
+    /// # Errors
+    /// [`DispatchError::NotFound`], [`DispatchError::Validation`] (key generation),
+    /// [`DispatchError::Store`].
+    pub async fn set_signing(
+        &self,
+        id: &str,
+        scheme: Option<Scheme>,
+    ) -> Result<Option<IssuedSecret>> {
+        self.require(id).await?;
+        let issued = match &scheme {
+            Some(s) => Some(Self::issue(s, None)?),
+            None => None,
+        };
+        let now = self.engine.now_millis();
+        let secrets: Vec<EndpointSecret> = issued
+            .iter()
+            .map(|i| EndpointSecret {
+                secret: i.signing.clone(),
+                created_at: now,
+                expires_at: None,
+            })
+            .collect();
+        self.modify(id, move |ep| {
+            ep.scheme = scheme;
+            ep.secrets = secrets;
+            ep.updated_at = now.max(ep.updated_at + 1);
+        })
+        .await?;
+        tracing::info!(endpoint = id, signed = issued.is_some(), "signing changed");
+        Ok(issued)
+    }
+
     /// Sends a test event to this endpoint only (ZTA: type `test`; others `hookwire.test`),
     /// through the normal queue, signing and retries.
     ///
@@ -634,6 +691,29 @@ impl Dispatcher {
         let body = serde_json::to_vec(&payload).unwrap_or_default();
         self.enqueue(&ep.tenant, event_type, body, None, Some(id))
             .await
+    }
+
+    /// Sends a message to this one endpoint only, whatever its subscriptions (for example the
+    /// targets a ZITADEL execution routes an event to). Durable when it returns, like
+    /// [`send`](Self::send); a disabled endpoint stores the message with no delivery.
+    ///
+    /// # Errors
+    /// [`DispatchError::NotFound`], and as [`send`](Self::send).
+    pub async fn send_to(
+        &self,
+        endpoint_id: &str,
+        event_type: &str,
+        payload: impl Into<Vec<u8>>,
+    ) -> Result<EnqueueResult> {
+        let ep = self.require(endpoint_id).await?;
+        self.enqueue(
+            &ep.tenant,
+            event_type,
+            payload.into(),
+            None,
+            Some(endpoint_id),
+        )
+        .await
     }
 }
 
@@ -670,6 +750,9 @@ fn apply(ep: &mut Endpoint, u: EndpointUpdate, now: UnixMillis) {
     }
     if let Some(v) = u.fifo {
         ep.fifo = v;
+    }
+    if let Some(v) = u.metadata {
+        ep.metadata = v;
     }
     match u.enabled {
         Some(true) if !ep.is_enabled() || ep.health.is_disabled() => {

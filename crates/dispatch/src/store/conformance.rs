@@ -163,6 +163,7 @@ pub fn endpoint(tenant: &str) -> Endpoint {
         created_at: T0,
         updated_at: T0,
         last_triggered_at: None,
+        metadata: Default::default(),
     }
 }
 

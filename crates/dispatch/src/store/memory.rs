@@ -429,6 +429,17 @@ impl Store for MemoryStore {
                         .as_ref()
                         .is_none_or(|m| *m == d.message_id)
                     && filter.state.is_none_or(|s| s == d.state)
+                    && filter.created_from.is_none_or(|t| d.created_at >= t)
+                    && filter.created_before.is_none_or(|t| d.created_at < t)
+                    && filter.after.is_none_or(|k| (d.created_at, d.seq) < k)
+                    && (filter.tenant.is_none() && filter.event_type.is_none()
+                        || g.messages.get(&d.message_id).is_some_and(|m| {
+                            filter.tenant.as_ref().is_none_or(|t| *t == m.tenant)
+                                && filter
+                                    .event_type
+                                    .as_ref()
+                                    .is_none_or(|e| *e == m.event_type)
+                        }))
             })
             .collect();
         list.sort_by_key(|d| std::cmp::Reverse((d.created_at, d.seq)));

@@ -710,7 +710,18 @@ impl Store for PostgresStore {
         let rows = self
             .query(
                 &self.inner.sql.list_deliveries,
-                &[&filter.endpoint_id, &filter.message_id, &state, &limit],
+                &[
+                    &filter.endpoint_id,
+                    &filter.message_id,
+                    &state,
+                    &limit,
+                    &filter.created_from,
+                    &filter.created_before,
+                    &filter.after.map(|k| k.0),
+                    &filter.after.map(|k| k.1),
+                    &filter.tenant,
+                    &filter.event_type,
+                ],
             )
             .await?;
         rows.iter().map(|r| rows::delivery(r, 0)).collect()

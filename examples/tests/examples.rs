@@ -298,3 +298,17 @@ fn dispatch_to_axum() {
         );
     }
 }
+
+#[test]
+fn management_api() {
+    let out = run_to_end("management_api");
+    assert!(out.contains("without a session: 401"), "{out}");
+    assert!(
+        out.contains("its secret (64 characters) is shown in this response only"),
+        "{out}"
+    );
+    assert!(
+        out.contains("delivered after 1 attempt(s), 1 in its attempt log"),
+        "{out}"
+    );
+}

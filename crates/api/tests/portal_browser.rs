@@ -422,7 +422,18 @@ async fn portal_in_a_real_browser() {
     b.click("#continue").await;
     b.click("form[action$='/test'] button").await;
     b.wait_for("tr[data-delivery] .badge.warn", 1).await;
-    assert!(b.text("tr[data-delivery]").await.contains("503"));
+    // The row is pending from the moment the message is accepted; the first attempt's 503
+    // shows once the worker recorded it (reload until it does, 20 s at most).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !b.text("tr[data-delivery]").await.contains("503") {
+        assert!(
+            Instant::now() < deadline,
+            "the failed attempt's 503 never showed: {}",
+            b.text("tr[data-delivery]").await
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        b.refresh().await;
+    }
     b.go(&portal).await;
     assert_eq!(b.count("tr[data-endpoint]").await, 2);
     b.screenshot("06-endpoints").await;

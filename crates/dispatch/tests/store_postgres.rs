@@ -77,9 +77,11 @@ async fn migrations_are_versioned_and_safe_on_concurrent_starts() {
         )
         .await
         .unwrap();
-    assert_eq!(rows.len(), 1, "each migration recorded exactly once");
+    assert_eq!(rows.len(), 2, "each migration recorded exactly once");
     assert_eq!(rows[0].get::<_, i32>(0), 1);
     assert_eq!(rows[0].get::<_, String>(1), "init");
+    assert_eq!(rows[1].get::<_, i32>(0), 2);
+    assert_eq!(rows[1].get::<_, String>(1), "listing");
     // A database newer than this build is refused, not silently used.
     client
         .execute(

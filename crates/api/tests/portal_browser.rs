@@ -374,7 +374,14 @@ async fn portal_in_a_real_browser() {
         "the response snippet"
     );
     b.click("form[action$='/redeliver'] button").await;
-    assert!(b.source().await.contains("Delivery queued again."));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !b.source().await.contains("Delivery queued again.") {
+        assert!(
+            Instant::now() < deadline,
+            "no redelivery notice after the click"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     b.wait_for("tr.attempt", 2).await;
     assert_eq!(seen.lock().unwrap().len(), 2);
     b.screenshot("04-delivery-attempts").await;

@@ -227,9 +227,28 @@ fn demo_delivers_and_verifies_every_family_then_deliveries_inspects_the_store() 
         .unwrap_or_else(|| panic!("{}", run.stdout));
     assert!(deleted > 0, "{}", run.stdout);
     let left = hookwire(&["deliveries", "--db", db, "list", "--limit", "500"], b"");
+    // What stays: the re-queued (pending) deliveries, and a delivered sibling only where it
+    // shares a message with one of them (a message with an open delivery is never purged).
+    let rows: Vec<&str> = left
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("dlv_"))
+        .collect();
+    let pending = rows.iter().filter(|l| l.contains(" pending ")).count();
+    assert_eq!(
+        pending, gone_n,
+        "the re-queued deliveries stay: {}",
+        left.stdout
+    );
     assert!(
-        left.stdout.contains(&format!("{gone_n} deliveries")),
-        "only the {gone_n} re-queued deliveries are left: {}",
+        rows.iter()
+            .all(|l| l.contains(" pending ") || l.contains(" delivered ")),
+        "no failed delivery is left: {}",
+        left.stdout
+    );
+    assert!(
+        rows.len() < 56,
+        "ended messages were purged: {}",
         left.stdout
     );
     assert!(left.stdout.contains(failed_ids[0]));

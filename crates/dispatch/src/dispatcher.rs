@@ -10,6 +10,9 @@ use http::HeaderValue;
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinHandle;
 
+use crate::at_rest::{
+    AtRest, AtRestError, EncryptionKey, IntoEncryptionKey, KeyError, Keyring, Pass, ReencryptReport,
+};
 use crate::error::{DispatchError, Result, ValidationError};
 use crate::limits::{Gates, Limits};
 use crate::model::{
@@ -63,6 +66,8 @@ pub struct DispatcherBuilder {
     health_flush: Duration,
     endpoint_label: bool,
     retention: Option<Retention>,
+    keys: Vec<EncryptionKey>,
+    key_error: Option<KeyError>,
 }
 
 impl fmt::Debug for DispatcherBuilder {
@@ -75,6 +80,7 @@ impl fmt::Debug for DispatcherBuilder {
             .field("allow_http", &self.allow_http)
             .field("allow", &self.allow)
             .field("limits", &self.limits)
+            .field("encryption_keys", &self.keys)
             .finish_non_exhaustive()
     }
 }
@@ -102,6 +108,8 @@ impl DispatcherBuilder {
             health_flush: Duration::from_secs(1),
             endpoint_label: false,
             retention: Some(Retention::default()),
+            keys: Vec::new(),
+            key_error: None,
         }
     }
 
@@ -274,12 +282,66 @@ impl DispatcherBuilder {
         self
     }
 
-    /// Builds the dispatcher (not yet running: call [`Dispatcher::start`]).
+    /// Adds an encryption key for the endpoint secrets at rest ([`crate::at_rest`]): an
+    /// [`EncryptionKey`], its text form from `hookwire keygen encryption` (`hwenc1_<id>_…`),
+    /// or 32 raw bytes. Call it once per key, **oldest first**: the last key encrypts every
+    /// write, every key decrypts. Default: none, and secrets are stored in the clear (a
+    /// warning at build; a store that already holds encrypted records is refused). An
+    /// unusable key fails [`build`](Self::build) with [`ErrorKind::Key`](crate::ErrorKind::Key).
+    pub fn encryption_key(mut self, key: impl IntoEncryptionKey) -> Self {
+        match key.into_encryption_key() {
+            Ok(k) => self.keys.push(k),
+            Err(e) => {
+                self.key_error.get_or_insert(e);
+            }
+        }
+        self
+    }
+
+    /// [`encryption_key`](Self::encryption_key) for each key, oldest first (for example
+    /// [`EncryptionKey::parse_many`] of a key file).
+    pub fn encryption_keys(mut self, keys: impl IntoIterator<Item = EncryptionKey>) -> Self {
+        self.keys.extend(keys);
+        self
+    }
+
+    /// Builds the dispatcher and runs the at-rest check now (see [`Dispatcher::ready`]):
+    /// refuses a store it cannot read and encrypts plaintext records from before encryption
+    /// was configured. [`build`](Self::build) defers that check to the first operation.
+    ///
+    /// # Errors
+    /// As [`build`](Self::build) and [`Dispatcher::ready`].
+    pub async fn open(self) -> Result<Dispatcher> {
+        let dispatcher = self.build()?;
+        dispatcher.ready().await?;
+        Ok(dispatcher)
+    }
+
+    /// Builds the dispatcher (not yet running: call [`Dispatcher::start`]). The at-rest check
+    /// of the store ([`Dispatcher::ready`]) runs on the first operation; use
+    /// [`open`](Self::open) to run it here.
     ///
     /// # Errors
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) for zero workers/concurrency/lease/batch or an invalid user
-    /// agent, [`ErrorKind::Transport`](crate::ErrorKind::Transport) when the HTTP client cannot be built.
+    /// agent, [`ErrorKind::Transport`](crate::ErrorKind::Transport) when the HTTP client cannot be built,
+    /// [`ErrorKind::Key`](crate::ErrorKind::Key) for an unusable or duplicate encryption key.
     pub fn build(self) -> Result<Dispatcher> {
+        if let Some(e) = self.key_error {
+            return Err(e.into());
+        }
+        let keys = if self.keys.is_empty() {
+            None
+        } else {
+            Some(Arc::new(Keyring::new(self.keys)?))
+        };
+        let store_any: &dyn std::any::Any = &*self.store;
+        if keys.is_none() && !store_any.is::<crate::store::MemoryStore>() {
+            tracing::warn!(
+                "no encryption key configured: endpoint signing secrets and credentials are \
+                 stored in the clear; give the builder one (DispatcherBuilder::encryption_key, \
+                 `hookwire keygen encryption`)"
+            );
+        }
         if self.workers == 0 || self.concurrency == 0 || self.claim_batch == 0 {
             return Err(DispatchError::config(
                 "workers, concurrency and claim batch must be at least 1",
@@ -307,6 +369,8 @@ impl DispatcherBuilder {
         Ok(Dispatcher {
             inner: Arc::new(Inner {
                 store: self.store,
+                at_rest: AtRest { keys },
+                ready: tokio::sync::OnceCell::new(),
                 transport,
                 guard,
                 config: Config {
@@ -343,6 +407,9 @@ impl DispatcherBuilder {
 
 pub(crate) struct Inner {
     pub(crate) store: Arc<dyn Store>,
+    pub(crate) at_rest: AtRest,
+    /// Set once the at-rest pass over the store succeeded.
+    pub(crate) ready: tokio::sync::OnceCell<()>,
     pub(crate) transport: Transport,
     pub(crate) guard: Arc<SsrfGuard>,
     pub(crate) config: Config,
@@ -357,6 +424,81 @@ pub(crate) struct Inner {
     pub(crate) shutdown_tx: watch::Sender<bool>,
     pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
     pub(crate) instance: String,
+}
+
+/// Records per transaction of the at-rest pass at open.
+const OPEN_PASS_BATCH: usize = 256;
+
+impl Inner {
+    /// [`Dispatcher::ready`].
+    pub(crate) async fn ready(&self) -> Result<()> {
+        self.ready
+            .get_or_try_init(|| async {
+                let report = self.pass(Pass::Open, OPEN_PASS_BATCH).await?;
+                if report.migrated > 0 {
+                    tracing::info!(
+                        records = report.migrated,
+                        "plaintext endpoint records encrypted at open"
+                    );
+                }
+                Ok::<(), DispatchError>(())
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// One pass over every endpoint record, `batch` records per transaction.
+    async fn pass(&self, pass: Pass, batch: usize) -> Result<ReencryptReport> {
+        if pass == Pass::Reencrypt && self.at_rest.keys.is_none() {
+            return Err(AtRestError::NotConfigured.into());
+        }
+        let mut report = ReencryptReport::default();
+        let mut after: Option<String> = None;
+        loop {
+            let failed: Arc<Mutex<Option<AtRestError>>> = Arc::new(Mutex::new(None));
+            let counts: Arc<Mutex<(u64, u64)>> = Arc::new(Mutex::new((0, 0)));
+            let (failed2, counts2, at_rest) = (
+                Arc::clone(&failed),
+                Arc::clone(&counts),
+                self.at_rest.clone(),
+            );
+            let rewrite = Box::new(move |ep: &mut Endpoint| {
+                let mut slot = failed2.lock().unwrap_or_else(|p| p.into_inner());
+                if slot.is_some() {
+                    return false;
+                }
+                match at_rest.pass_record(ep, pass) {
+                    Ok(Some(was_plain)) => {
+                        let mut c = counts2.lock().unwrap_or_else(|p| p.into_inner());
+                        c.0 += 1;
+                        c.1 += u64::from(was_plain);
+                        true
+                    }
+                    Ok(None) => false,
+                    Err(e) => {
+                        *slot = Some(e);
+                        false
+                    }
+                }
+            });
+            let done = self
+                .store
+                .rewrite_endpoints(after.as_deref(), batch, rewrite)
+                .await?;
+            let (rewritten, migrated) = *counts.lock().unwrap_or_else(|p| p.into_inner());
+            report.examined += done.seen as u64;
+            report.rewritten += rewritten;
+            report.migrated += migrated;
+            report.batches += 1;
+            if let Some(e) = failed.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                return Err(e.into());
+            }
+            match done.last_id {
+                Some(last) if done.seen >= batch => after = Some(last),
+                _ => return Ok(report),
+            }
+        }
+    }
 }
 
 /// The embeddable webhook dispatcher: registry, `send`, workers. `Clone` is cheap (an `Arc`);
@@ -400,6 +542,34 @@ impl Dispatcher {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    /// Runs the at-rest check of the store once (later calls return at once): without a
+    /// key, refuses a store that holds encrypted records; with keys, refuses records under a
+    /// key that is not configured and encrypts every plaintext record (written before
+    /// encryption was configured) under the newest key, in batches of 256, one transaction
+    /// each; an interrupted migration resumes on the next open. Every operation that reads or
+    /// writes endpoints, and every worker, waits for it; [`DispatcherBuilder::open`] runs it
+    /// at build.
+    ///
+    /// # Errors
+    /// [`ErrorKind::AtRest`](crate::ErrorKind::AtRest) naming the first record it cannot read and why;
+    /// [`DispatchError::Store`]. A failed check runs again on the next call.
+    pub async fn ready(&self) -> Result<()> {
+        self.inner.ready().await
+    }
+
+    /// Moves every endpoint record to the newest encryption key (plaintext ones included), in
+    /// batches of `batch_size` records, one transaction per batch. Restartable: records
+    /// already under the newest key are skipped, so after an interruption simply run it again.
+    /// Once it returns `Ok`, older keys may be removed from the configuration.
+    ///
+    /// # Errors
+    /// [`AtRestError::NotConfigured`] without a key; [`ErrorKind::AtRest`](crate::ErrorKind::AtRest) for a record
+    /// the configured keys cannot read (batches before it stay committed);
+    /// [`DispatchError::Store`].
+    pub async fn reencrypt(&self, batch_size: usize) -> Result<ReencryptReport> {
+        self.inner.pass(Pass::Reencrypt, batch_size.max(1)).await
     }
 
     /// The SSRF guard in use.
@@ -506,6 +676,7 @@ impl Dispatcher {
         only: Option<&str>,
     ) -> Result<EnqueueResult> {
         self.check_message(tenant, event_type, payload.len())?;
+        self.inner.ready().await?;
         let endpoints = self.inner.store.list_endpoints(tenant).await?;
         let (message, deliveries) = fan_out(
             &endpoints,

@@ -13,7 +13,7 @@ use hookwire_signature::Scheme;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::ValidationError;
-use crate::model::Auth;
+use crate::model::{Auth, SecretHeader};
 
 /// `X-Hookwire-Message-Id`: the message id, stable across retries.
 pub const MESSAGE_ID: HeaderName = HeaderName::from_static("x-hookwire-message-id");
@@ -75,21 +75,25 @@ pub fn is_reserved(name: &str, scheme: Option<&Scheme>) -> bool {
     })
 }
 
-/// Validates an endpoint's custom headers and auth against the deny-list.
+/// Validates an endpoint's custom headers (plain and secret) and auth against the deny-list;
+/// `max` counts both kinds.
 pub(crate) fn validate(
     headers: &[(String, String)],
+    secret: &[SecretHeader],
     auth: &Auth,
     scheme: Option<&Scheme>,
     max: usize,
 ) -> Result<(), ValidationError> {
-    if headers.len() > max {
-        return Err(ValidationError::TooManyHeaders {
-            got: headers.len(),
-            max,
-        });
+    let got = headers.len() + secret.len();
+    if got > max {
+        return Err(ValidationError::TooManyHeaders { got, max });
     }
     let auth_header = auth_header_name(auth)?;
-    for (name, value) in headers {
+    let all = headers
+        .iter()
+        .map(|(n, v)| (n, v.as_str()))
+        .chain(secret.iter().map(|h| (&h.name, h.value.expose_secret())));
+    for (name, value) in all {
         let parsed = HeaderName::from_bytes(name.trim().as_bytes())
             .map_err(|_| ValidationError::InvalidHeader(name.clone()))?;
         HeaderValue::from_str(value).map_err(|_| ValidationError::InvalidHeader(name.clone()))?;
@@ -168,21 +172,28 @@ pub(crate) struct RequestMeta<'a> {
     pub(crate) user_agent: &'a HeaderValue,
 }
 
-/// Builds an attempt's headers: custom, then ours and the family's, then auth, then
-/// `signature` (the signer's output, which replaces any same-named header).
+/// Builds an attempt's headers: custom (plain, then secret), then ours and the family's,
+/// then auth, then `signature` (the signer's output, which replaces any same-named header).
 pub(crate) fn build(
     meta: &RequestMeta<'_>,
     custom: &[(String, String)],
+    secret: &[SecretHeader],
     auth: &Auth,
     signature: Vec<(HeaderName, HeaderValue)>,
 ) -> HeaderMap {
-    let mut map = HeaderMap::with_capacity(custom.len() + 10);
-    for (name, value) in custom {
+    let mut map = HeaderMap::with_capacity(custom.len() + secret.len() + 10);
+    let all = custom.iter().map(|(n, v)| (n, v.as_str(), false)).chain(
+        secret
+            .iter()
+            .map(|h| (&h.name, h.value.expose_secret(), true)),
+    );
+    for (name, value, sensitive) in all {
         // Validated at registration; anything unusable is skipped rather than sent broken.
-        if let (Ok(n), Ok(v)) = (
+        if let (Ok(n), Ok(mut v)) = (
             HeaderName::from_bytes(name.trim().as_bytes()),
             HeaderValue::from_str(value),
         ) {
+            v.set_sensitive(sensitive);
             map.append(n, v);
         }
     }
@@ -244,13 +255,15 @@ mod tests {
         assert!(!is_reserved("X-Tenant", Some(&zt)));
         let bad = validate(
             &[("X-ZTC-Signature".into(), "x".into())],
+            &[],
             &Auth::None,
             Some(&zt),
             20,
         );
         assert!(matches!(bad, Err(ValidationError::ReservedHeader(_))));
         let clash = validate(
-            &[("X-Api-Key".into(), "x".into())],
+            &[],
+            &[SecretHeader::new("X-Api-Key", "x")],
             &Auth::ApiKey {
                 header: "x-api-key".into(),
                 key: Secret::new("k"),
@@ -259,9 +272,15 @@ mod tests {
             20,
         );
         assert!(matches!(clash, Err(ValidationError::ReservedHeader(_))));
-        assert!(validate(&[("X-Ok".into(), "1".into())], &Auth::None, None, 20).is_ok());
+        assert!(validate(&[("X-Ok".into(), "1".into())], &[], &Auth::None, None, 20).is_ok());
         assert!(matches!(
-            validate(&[("bad name".into(), "1".into())], &Auth::None, None, 20),
+            validate(
+                &[("bad name".into(), "1".into())],
+                &[],
+                &Auth::None,
+                None,
+                20
+            ),
             Err(ValidationError::InvalidHeader(_))
         ));
     }
@@ -281,7 +300,7 @@ mod tests {
             username: "user".into(),
             password: Secret::new("pass"),
         };
-        let h = build(&meta, &[], &basic, vec![]);
+        let h = build(&meta, &[], &[], &basic, vec![]);
         assert_eq!(h["authorization"], "Basic dXNlcjpwYXNz");
         assert!(h["authorization"].is_sensitive());
         assert_eq!(h["x-zta-event"], "pageview");
@@ -291,13 +310,13 @@ mod tests {
             token: Secret::new("tok"),
         };
         assert_eq!(
-            build(&meta, &[], &bearer, vec![])["authorization"],
+            build(&meta, &[], &[], &bearer, vec![])["authorization"],
             "Bearer tok"
         );
         let key = Auth::ApiKey {
             header: "X-Api-Key".into(),
             key: Secret::new("k1"),
         };
-        assert_eq!(build(&meta, &[], &key, vec![])["x-api-key"], "k1");
+        assert_eq!(build(&meta, &[], &[], &key, vec![])["x-api-key"], "k1");
     }
 }

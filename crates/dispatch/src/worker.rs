@@ -7,18 +7,20 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use hookwire_retry::{Decision, EndpointHealth, Finality, HealthChange, Outcome, SeededJitter};
-use hookwire_signature::{Scheme, Signer};
+use hookwire_signature::Signer;
 use http::{HeaderName, HeaderValue};
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 use tokio::task::AbortHandle;
 use tracing::Instrument as _;
 
+use crate::at_rest::AtRest;
 use crate::dispatcher::{Inner, SharedMap, ShutdownReport};
 use crate::headers::{self, RequestMeta};
 use crate::limits::Busy;
 use crate::metrics as m;
 use crate::model::{
-    Attempt, ClaimedDelivery, Completion, Endpoint, EndpointStatus, UnixMillis, new_id, now_millis,
+    Attempt, Auth, ClaimedDelivery, Completion, Endpoint, EndpointStatus, SecretHeader, UnixMillis,
+    new_id, now_millis,
 };
 use crate::store::StoreError;
 use crate::transport::HttpResult;
@@ -110,10 +112,19 @@ impl HealthBuffer {
     }
 }
 
-/// Signers per endpoint, rebuilt when the endpoint changes or a secret expires.
+/// What an attempt needs from an endpoint's secrets, decrypted once per endpoint version.
+pub(crate) struct Credentials {
+    /// The signer of its scheme over its active secrets; `None` when unsigned.
+    signer: Option<Arc<Signer>>,
+    auth: Auth,
+    secret_headers: Vec<SecretHeader>,
+}
+
+/// Credentials per endpoint, rebuilt when the endpoint changes or a secret expires: the hot
+/// path neither decrypts nor builds a signer.
 #[derive(Default)]
 pub(crate) struct SignerCache {
-    map: SharedMap<((UnixMillis, usize), Arc<Signer>)>,
+    map: SharedMap<((UnixMillis, usize), Arc<Credentials>)>,
 }
 
 impl std::fmt::Debug for SignerCache {
@@ -123,26 +134,54 @@ impl std::fmt::Debug for SignerCache {
 }
 
 impl SignerCache {
-    fn signer(
+    /// The credentials of `endpoint` as stored (sealed or not) at `now`; on a miss, the
+    /// record is decrypted and the signer built.
+    fn credentials(
         &self,
+        at_rest: &AtRest,
         endpoint: &Endpoint,
-        scheme: &Scheme,
         now: UnixMillis,
-    ) -> Result<Arc<Signer>, hookwire_signature::Error> {
-        let secrets = endpoint.active_secrets(now);
-        let key = (endpoint.updated_at, secrets.len());
+    ) -> Result<Arc<Credentials>, String> {
+        let active = endpoint
+            .secrets
+            .iter()
+            .filter(|s| s.expires_at.is_none_or(|exp| exp > now))
+            .count();
+        let key = (endpoint.updated_at, active);
         {
             let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((k, s)) = map.get(&endpoint.id)
+            if let Some((k, c)) = map.get(&endpoint.id)
                 && *k == key
             {
-                return Ok(Arc::clone(s));
+                return Ok(Arc::clone(c));
             }
         }
-        let signer = Arc::new(Signer::new(scheme, &secrets)?);
+        let credentials = Arc::new(Credentials::open(at_rest, endpoint, now)?);
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.insert(endpoint.id.clone(), (key, Arc::clone(&signer)));
-        Ok(signer)
+        map.insert(endpoint.id.clone(), (key, Arc::clone(&credentials)));
+        Ok(credentials)
+    }
+}
+
+impl Credentials {
+    /// The signer-cache miss path: decrypt a copy of the record, build its signer.
+    fn open(at_rest: &AtRest, endpoint: &Endpoint, now: UnixMillis) -> Result<Self, String> {
+        let mut ep = endpoint.clone();
+        at_rest
+            .open(&mut ep)
+            .map_err(|e| format!("endpoint secrets unreadable: {e}"))?;
+        let signer = match &ep.scheme {
+            None => None,
+            Some(scheme) => Some(Arc::new(
+                Signer::new(scheme, &ep.active_secrets(now))
+                    .map_err(|e| format!("signing failed: {e}"))?,
+            )),
+        };
+        Ok(Self {
+            signer,
+            auth: ep.auth,
+            secret_headers: ep.secret_headers,
+        })
     }
 }
 
@@ -167,6 +206,14 @@ pub(crate) async fn run(inner: Arc<Inner>, n: usize) {
     let worker = format!("{}-{n}", inner.instance);
     let mut shutdown = inner.shutdown_tx.subscribe();
     let mut rng = jitter_source();
+    // Nothing is claimed before the store passed the at-rest check (keys, migration).
+    while let Err(e) = inner.ready().await {
+        tracing::error!(worker = %worker, error = %e, "store refused: not delivering");
+        tokio::select! {
+            _ = tokio::time::sleep(inner.config.poll_interval) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
     loop {
         if *shutdown.borrow() {
             break;
@@ -386,20 +433,24 @@ async fn attempt(inner: &Arc<Inner>, worker: &str, cd: ClaimedDelivery, mut rng:
     let number = delivery.attempts + 1;
     let timestamp = now / 1000;
     let mut early_error: Option<String> = None;
-    let signature: Vec<(HeaderName, HeaderValue)> = match &endpoint.scheme {
-        None => Vec::new(),
-        Some(scheme) => match inner
-            .signers
-            .signer(&endpoint, scheme, now)
-            .and_then(|s| s.sign(&message.id, timestamp, &message.payload))
-        {
-            Ok(h) => h,
-            Err(e) => {
-                early_error = Some(format!("signing failed: {e}"));
-                Vec::new()
-            }
-        },
+    let credentials = match inner.signers.credentials(&inner.at_rest, &endpoint, now) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            early_error = Some(e);
+            None
+        }
     };
+    let signature: Vec<(HeaderName, HeaderValue)> =
+        match credentials.as_ref().and_then(|c| c.signer.as_ref()) {
+            None => Vec::new(),
+            Some(signer) => match signer.sign(&message.id, timestamp, &message.payload) {
+                Ok(h) => h,
+                Err(e) => {
+                    early_error = Some(format!("signing failed: {e}"));
+                    Vec::new()
+                }
+            },
+        };
     let url = match url::Url::parse(&endpoint.url) {
         Ok(u) => Some(u),
         Err(e) => {
@@ -408,8 +459,8 @@ async fn attempt(inner: &Arc<Inner>, worker: &str, cd: ClaimedDelivery, mut rng:
         }
     };
     let setup_failed = early_error.is_some() || url.is_none();
-    let result = match (early_error, url) {
-        (None, Some(url)) => {
+    let result = match (early_error, url, credentials) {
+        (None, Some(url), Some(credentials)) => {
             let meta = RequestMeta {
                 family: endpoint.family,
                 message_id: &message.id,
@@ -418,14 +469,20 @@ async fn attempt(inner: &Arc<Inner>, worker: &str, cd: ClaimedDelivery, mut rng:
                 attempt: number,
                 user_agent: &inner.config.user_agent,
             };
-            let headers = headers::build(&meta, &endpoint.headers, &endpoint.auth, signature);
+            let headers = headers::build(
+                &meta,
+                &endpoint.headers,
+                &credentials.secret_headers,
+                &credentials.auth,
+                signature,
+            );
             let timeout = Duration::from_millis(endpoint.timeout_ms.max(1));
             let post = inner
                 .transport
                 .post(&url, headers, Bytes::from(message.payload), timeout);
             with_renewal(inner, &delivery.id, worker, post).await
         }
-        (err, _) => HttpResult {
+        (err, _, _) => HttpResult {
             outcome: Outcome::Other(err.clone().unwrap_or_default()),
             status: None,
             body: Bytes::new(),

@@ -138,10 +138,7 @@ async fn sqlite_file_and_wal_hold_no_secret_and_deliveries_use_them() {
 }
 
 fn is_at_rest(e: &DispatchError) -> Option<&AtRestError> {
-    match e {
-        DispatchError::AtRest(a) => Some(a),
-        _ => None,
-    }
+    e.at_rest_error()
 }
 
 #[tokio::test]

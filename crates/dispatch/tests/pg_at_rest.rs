@@ -78,10 +78,7 @@ async fn raw_key_ids(schema: &str) -> HashMap<String, usize> {
 }
 
 fn at_rest(e: &DispatchError) -> Option<&AtRestError> {
-    match e {
-        DispatchError::AtRest(a) => Some(a),
-        _ => None,
-    }
+    e.at_rest_error()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use hookwire_dispatch::model::{Auth, Endpoint, now_millis};
+use hookwire_dispatch::model::{Auth, Endpoint};
 use hookwire_dispatch::store::{MemoryStore, SqliteStore, Store};
 use hookwire_dispatch::{Dispatcher, EncryptionKey, Keyring, NewEndpoint};
 use hookwire_events::Family;
@@ -32,7 +32,11 @@ fn new_endpoint(tenant: String, family: Family) -> NewEndpoint {
 
 fn dispatcher(store: Arc<dyn Store>, encrypted: bool) -> Dispatcher {
     let b = Dispatcher::builder(store);
-    let b = if encrypted { b.encryption_key(key()) } else { b };
+    let b = if encrypted {
+        b.encryption_key(key())
+    } else {
+        b
+    };
     b.build().unwrap()
 }
 
@@ -95,17 +99,27 @@ fn bench_signer_miss(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.sample_size(30);
     g.measurement_time(Duration::from_secs(3));
-    for (name, family) in [("zerotier_hmac", Family::ZeroTier), ("zentitle_rsa", Family::Zentitle)] {
+    for (name, family) in [
+        ("zerotier_hmac", Family::ZeroTier),
+        ("zentitle_rsa", Family::Zentitle),
+    ] {
         for encrypted in [false, true] {
             let record = stored(&rt, family, encrypted);
             assert_eq!(record.sealed, encrypted);
             let scheme = record.scheme.clone().unwrap();
+            let now = i64::try_from(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis(),
+            )
+            .unwrap();
             let label = if encrypted { "aes256gcm" } else { "plaintext" };
             g.bench_function(BenchmarkId::new(name, label), |b| {
                 b.iter(|| {
                     let mut ep = record.clone();
                     keyring.open(&mut ep).unwrap();
-                    Signer::new(&scheme, &ep.active_secrets(now_millis())).unwrap()
+                    Signer::new(&scheme, &ep.active_secrets(now)).unwrap()
                 });
             });
         }

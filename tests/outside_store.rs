@@ -14,7 +14,8 @@ use hookwire_dispatch::model::{
     EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
 };
 use hookwire_dispatch::store::{
-    EndpointChange, EndpointRewrite, RewriteBatch, Store, StoreError, StoreResult,
+    EndpointChange, EndpointRewrite, PurgeCutoffs, PurgeReport, RewriteBatch, Store, StoreError,
+    StoreResult,
 };
 use tokio::sync::Notify;
 
@@ -498,6 +499,73 @@ impl Store for MapStore {
             .collect();
         list.sort_by_key(|(i, a)| (a.at, *i));
         Ok(list.into_iter().map(|(_, a)| a.clone()).collect())
+    }
+
+    async fn purge(&self, cutoffs: &PurgeCutoffs, limit: usize) -> StoreResult<PurgeReport> {
+        let limit = limit.max(1);
+        let mut s = self.lock();
+        let mut report = PurgeReport::default();
+        let passes: [(UnixMillis, &[DeliveryState]); 2] = [
+            (cutoffs.delivered_before, &[DeliveryState::Delivered]),
+            (
+                cutoffs.failed_before,
+                &[DeliveryState::Delivered, DeliveryState::Failed],
+            ),
+        ];
+        for (cutoff, ended) in passes {
+            let room = limit.saturating_sub(usize::try_from(report.messages).unwrap_or(limit));
+            let mut doomed: Vec<(UnixMillis, String)> = s
+                .messages
+                .values()
+                .filter(|m| m.created_at < cutoff)
+                .filter(|m| {
+                    s.deliveries
+                        .values()
+                        .filter(|d| d.message_id == m.id)
+                        .all(|d| ended.contains(&d.state))
+                })
+                .filter(|m| {
+                    s.attempts
+                        .iter()
+                        .filter(|a| a.message_id == m.id)
+                        .all(|a| a.at < cutoff)
+                })
+                .map(|m| (m.created_at, m.id.clone()))
+                .collect();
+            doomed.sort();
+            doomed.truncate(room);
+            for (_, id) in doomed {
+                s.messages.remove(&id);
+                let before = s.deliveries.len();
+                s.deliveries.retain(|_, d| d.message_id != id);
+                report.deliveries += (before - s.deliveries.len()) as u64;
+                let before = s.attempts.len();
+                s.attempts.retain(|a| a.message_id != id);
+                report.attempts += (before - s.attempts.len()) as u64;
+                report.messages += 1;
+            }
+        }
+        if let Some(before) = cutoffs.payloads_before {
+            let mut ended: Vec<(UnixMillis, String)> = s
+                .messages
+                .values()
+                .filter(|m| m.created_at < before && !m.payload.is_empty())
+                .filter(|m| {
+                    !s.deliveries
+                        .values()
+                        .any(|d| d.message_id == m.id && is_open(d.state))
+                })
+                .map(|m| (m.created_at, m.id.clone()))
+                .collect();
+            ended.sort();
+            for (_, id) in ended.into_iter().take(limit) {
+                if let Some(m) = s.messages.get_mut(&id) {
+                    m.payload = Vec::new();
+                    report.payloads += 1;
+                }
+            }
+        }
+        Ok(report)
     }
 
     async fn queue_depth(&self) -> StoreResult<u64> {

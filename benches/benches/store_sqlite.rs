@@ -39,6 +39,7 @@ fn endpoint() -> Endpoint {
         updated_at: 0,
         last_triggered_at: None,
         sealed: false,
+        metadata: Default::default(),
     }
 }
 

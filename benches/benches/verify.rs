@@ -1,6 +1,6 @@
 //! Verify throughput next to a bare `Hmac<Sha256>` and the `standardwebhooks` crate, in the
 //! same run; RSA-2048 (Zentitle) verify and sign on ring, next to the `rsa` crate and to
-//! OpenSSL (`openssl speed -seconds 3 rsa2048`, run by this bench and printed to stderr).
+//! OpenSSL (`openssl speed -elapsed -seconds 3 rsa2048`, run by this bench, printed to stderr).
 //!
 //! `cargo bench -p hookwire-benches --bench verify -- --measurement-time 2 --warm-up-time 1`
 //!
@@ -129,11 +129,13 @@ fn verify(c: &mut Criterion) {
     }
 }
 
-/// OpenSSL's RSA-2048 rates on this machine, measured now (`openssl speed -seconds 3
+/// OpenSSL's RSA-2048 rates on this machine, measured now (`openssl speed -elapsed -seconds 3
 /// rsa2048`, one process): `(sign/s, verify/s)`, or `None` without an `openssl` binary.
+/// `-elapsed` makes OpenSSL count wall-clock time, as criterion does; without it OpenSSL
+/// counts its own CPU time, which on a loaded machine flatters it several times over.
 fn openssl_speed_rsa2048() -> Option<(f64, f64)> {
     let out = std::process::Command::new("openssl")
-        .args(["speed", "-seconds", "3", "rsa2048"])
+        .args(["speed", "-elapsed", "-seconds", "3", "rsa2048"])
         .stderr(std::process::Stdio::null())
         .output()
         .ok()?;

@@ -50,71 +50,69 @@ fn receiver() -> Receiver {
         .with_body_limit(4096)
 }
 
+/// The target, served on 127.0.0.1.
+async fn target() -> std::net::SocketAddr {
+    let app = Router::new()
+        .route("/validate", post(validate))
+        .with_state(receiver());
+    serve(app).await
+}
+
 fn signed(key: &str, body: &[u8]) -> Headers {
     sign(&Scheme::Zitadel, &[Secret::new(key)], "", NOW, body)
 }
 
 #[tokio::test]
 async fn a_target_verifies_parses_and_replies() {
-    let app = Router::new()
-        .route("/validate", post(validate))
-        .with_state(receiver());
-    let addr = serve(app).await;
-    let post = |headers: Headers, body: Vec<u8>| async move {
-        http_post(addr, "/validate", &headers, &body, false).await
+    let addr = target().await;
+    // Signs `body` with the target's key, posts it, reads the JSON answer.
+    let post = |body: Vec<u8>| async move {
+        let r = http_post(addr, "/validate", &signed(KEY, &body), &body, false).await;
+        let json = serde_json::from_str::<Value>(&r.body).ok();
+        (r, json)
+    };
+    let add_human = |email: &str| {
+        serde_json::to_vec(
+            &json!({"fullMethod": ADD_HUMAN, "request": {"email": {"email": email}}}),
+        )
+        .unwrap()
     };
 
     // An allowed request comes back modified, as the bare message.
-    let body = serde_json::to_vec(&json!({
-        "fullMethod": ADD_HUMAN,
-        "request": {"email": {"email": "mini@example.com"}}
-    }))
-    .unwrap();
-    let r = post(signed(KEY, &body), body.clone()).await;
+    let (r, v) = post(add_human("mini@example.com")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.headers["content-type"], Reply::CONTENT_TYPE);
-    let v: Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(
-        v,
+        v.unwrap(),
         json!({"email": {"email": "mini@example.com"}, "profile": {"displayName": "checked"}})
     );
 
     // A refused one: a forwarded 400 inside a 200.
-    let body = serde_json::to_vec(&json!({
-        "fullMethod": ADD_HUMAN,
-        "request": {"email": {"email": "mini@evil.example"}}
-    }))
-    .unwrap();
-    let r = post(signed(KEY, &body), body.clone()).await;
+    let (r, v) = post(add_human("mini@evil.example")).await;
     assert_eq!(r.status, StatusCode::OK);
-    let v: Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(
-        v,
+        v.unwrap(),
         json!({"forwardedStatusCode": 400, "forwardedErrorMessage": "Email mini@evil.example is not allowed"})
     );
 
     // A function execution gets a function reply.
     let body = br#"{"function":"function/preaccesstoken","userinfo":{"sub":"u1"}}"#.to_vec();
-    let r = post(signed(KEY, &body), body.clone()).await;
+    let (r, v) = post(body).await;
     assert_eq!(r.status, StatusCode::OK);
-    let v: Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(
-        v,
+        v.unwrap(),
         json!({"append_claims": [{"key": "fn", "value": "function/preaccesstoken"}]})
     );
 
     // An event: 200, empty.
     let body = br#"{"aggregateID":"1","aggregateType":"user","event_type":"user.human.added","instanceID":"2"}"#.to_vec();
-    let r = post(signed(KEY, &body), body.clone()).await;
+    let (r, _) = post(body).await;
     assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, ""));
 }
 
 #[tokio::test]
 async fn refused_calls_get_typed_statuses() {
-    let app = Router::new()
-        .route("/validate", post(validate))
-        .with_state(receiver());
-    let addr = serve(app).await;
+    let addr = target().await;
     let body = serde_json::to_vec(&json!({"fullMethod": ADD_HUMAN, "request": {}})).unwrap();
 
     // Signed with another key: 401, and the handler never ran.

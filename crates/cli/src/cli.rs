@@ -32,6 +32,9 @@ pub(crate) enum Command {
     /// Run the whole system on embedded defaults: local receivers, the dispatcher on SQLite,
     /// a batch of every family, retries, auto-disable, a ZITADEL execution, a summary.
     Demo(DemoArgs),
+    /// Run the dispatcher and the management API in one process (SQLite `hookwire.db` and
+    /// 127.0.0.1:8080 by default); prints the URL and the token of tenant `default`.
+    Serve(ServeArgs),
 }
 
 /// A signature scheme, by its CLI name.
@@ -322,6 +325,44 @@ pub(crate) struct DemoArgs {
     /// Encrypt the endpoint secrets with the keys of this file (`hookwire keygen
     /// encryption`, newest last); default: a throwaway key, so a kept store (`--db`) cannot
     /// be reopened by a later run.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key_file: Option<PathBuf>,
+    /// After the run, keep the receivers and the dispatcher running and serve the API and
+    /// the portal (until Ctrl-C), printing the portal URL and a sign-in token per tenant.
+    #[arg(long)]
+    pub(crate) serve: bool,
+    /// Where `--serve` listens.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080",
+        requires = "serve"
+    )]
+    pub(crate) addr: std::net::SocketAddr,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The SQLite store file (default: `hookwire.db` in the current directory).
+    #[arg(long, value_name = "FILE", conflicts_with = "postgres")]
+    pub(crate) db: Option<PathBuf>,
+    /// Use the PostgreSQL store at this URL instead of SQLite.
+    #[arg(long, value_name = "URL")]
+    pub(crate) postgres: Option<String>,
+    /// The address to listen on (default: 127.0.0.1:8080; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub(crate) addr: SocketAddr,
+    /// Bearer tokens, one `<token> <tenant>` per line (`#` comments); without it, tenant
+    /// `default` gets a fresh token, printed at start.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) tokens: Option<PathBuf>,
+    /// Allow endpoints on plain http to 127.0.0.0/8 (local receivers). Without it the SSRF
+    /// guard refuses every private, loopback, link-local and reserved address.
+    #[arg(long)]
+    pub(crate) allow_loopback: bool,
+    /// Encrypt the endpoint secrets at rest with the keys of this file (`hookwire keygen
+    /// encryption`, newest last). Without it they are stored in the clear, and a store that
+    /// holds encrypted records is refused.
     #[arg(long, value_name = "FILE")]
     pub(crate) key_file: Option<PathBuf>,
 }

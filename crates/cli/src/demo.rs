@@ -542,12 +542,26 @@ async fn run_in(
         Err(e) => problems.push(format!("ZITADEL execution: {e}")),
     }
 
+    let total: usize = sent_at.len();
+    print_line("")?;
+    let verdict = verdict(problems, total, started, temporary, db);
+    if args.serve {
+        serve_portal(&dispatcher, &rows, args.addr).await?;
+    }
     dispatcher.shutdown(Duration::from_secs(2)).await;
     let _ = stop_tx.send(());
     let _ = server.await;
+    verdict
+}
 
-    let total: usize = sent_at.len();
-    print_line("")?;
+/// The demo's last lines, and its result.
+fn verdict(
+    problems: Vec<String>,
+    total: usize,
+    started: Instant,
+    temporary: bool,
+    db: &std::path::Path,
+) -> Result<(), CliError> {
     if problems.is_empty() {
         print_line(&format!(
             "ok: {total} messages, every delivery to a live endpoint delivered and verified on \
@@ -571,6 +585,47 @@ async fn run_in(
             started.elapsed().as_secs_f64()
         )))
     }
+}
+
+/// `--serve`: the API and the portal over the demo's dispatcher (its receivers keep running),
+/// one sign-in token per demo tenant, until Ctrl-C.
+async fn serve_portal(
+    dispatcher: &Dispatcher,
+    rows: &[Row],
+    addr: std::net::SocketAddr,
+) -> Result<(), CliError> {
+    let mut tokens = hookwire_api::BearerTokens::new();
+    let mut lines = Vec::new();
+    for row in rows {
+        let token = tokens.generate(row.tenant.clone()).map_err(failed)?;
+        let what = match row.spec.mode {
+            Mode::Flaky => "retries, then delivered",
+            Mode::Gone => "a disabled endpoint (410 Gone)",
+            Mode::Healthy => "deliveries and their attempts",
+        };
+        lines.push(format!("  {:<16} {token}  ({what})", row.spec.path));
+    }
+    let state = hookwire_api::ApiState::new(dispatcher.clone(), tokens);
+    let config = hookwire_api::portal::PortalConfig::new()
+        .map_err(failed)?
+        .secure_cookies(false);
+    let app = hookwire_api::app(state, config);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| CliError::failed(format!("cannot listen on {addr}: {e}")))?;
+    let addr = listener.local_addr().map_err(failed)?;
+    print_line("")?;
+    print_line(&format!(
+        "portal: http://{addr}/portal (sign in with one tenant's token; API: http://{addr}/v1)"
+    ))?;
+    print_lines(lines)?;
+    print_line("serving until Ctrl-C")?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(failed)
 }
 
 /// Every delivery of one endpoint.

@@ -14,6 +14,7 @@ mod keygen;
 mod keys;
 mod listen;
 mod send;
+mod serve;
 mod sign;
 mod time;
 mod verify;
@@ -79,6 +80,7 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Send(args) => runtime()?.block_on(send::run(args)),
         Command::Deliveries(args) => runtime()?.block_on(deliveries::run(args)),
         Command::Demo(args) => runtime()?.block_on(demo::run(args)),
+        Command::Serve(args) => runtime()?.block_on(serve::run(args)),
     }
 }
 

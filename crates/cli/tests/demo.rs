@@ -585,3 +585,77 @@ fn send_to_hookwire_listen_verifies_end_to_end() {
     assert_eq!(line["verified"], true, "{line}");
     assert_eq!(line["event_type"], "NETWORK_JOIN");
 }
+
+/// A raw HTTP/1.1 GET on loopback: status and body.
+fn http_get(addr: &str, path: &str, bearer: Option<&str>) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let auth = bearer.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, response)
+}
+
+#[test]
+fn demo_serve_keeps_the_demo_running_behind_the_portal_until_interrupted() {
+    let mut child = std::process::Command::new(support::BIN)
+        .args(["demo", "--events", "2", "--serve", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut portal, mut gone_token, mut seen) = (None, None, Vec::new());
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("portal: http://") {
+            portal = rest.split('/').next().map(str::to_owned);
+        }
+        if line.trim_start().starts_with("standard-gone ") {
+            gone_token = line.split_whitespace().nth(1).map(str::to_owned);
+        }
+        let done = line == "serving until Ctrl-C";
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    let addr = portal.unwrap_or_else(|| panic!("no portal URL in\n{}", seen.join("\n")));
+    let token = gone_token.unwrap_or_else(|| panic!("no token in\n{}", seen.join("\n")));
+    assert!(
+        seen.iter().any(|l| l.starts_with("ok: ")),
+        "{}",
+        seen.join("\n")
+    );
+
+    let (status, page) = http_get(&addr, "/portal/login", None);
+    assert_eq!(status, 200);
+    assert!(page.contains("Sign in"));
+    // The host-auth path: the portal accepts the bearer token itself, and shows the
+    // endpoint the demo's 410 receiver got disabled, with its failed deliveries.
+    let (status, page) = http_get(&addr, "/portal", Some(&token));
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("Disabled") && page.contains("Failed"),
+        "{page}"
+    );
+    let (status, _) = http_get(&addr, "/v1/endpoints", Some(&token));
+    assert_eq!(status, 200);
+
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "Ctrl-C ends the demo cleanly");
+}

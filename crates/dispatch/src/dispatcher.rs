@@ -1,71 +1,37 @@
 //! [`Dispatcher`] and [`DispatcherBuilder`]: the object an application embeds.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderValue;
-use tokio::sync::{Notify, Semaphore, watch};
-use tokio::task::JoinHandle;
 
 use crate::at_rest::{
-    AtRest, AtRestError, EncryptionKey, IntoEncryptionKey, KeyError, Keyring, Pass, ReencryptReport,
+    AtRest, EncryptionKey, IntoEncryptionKey, KeyError, Keyring, ReencryptReport,
 };
+use crate::engine::{Clock, Engine, Settings, SystemClock};
 use crate::error::{DispatchError, Result, ValidationError};
-use crate::limits::{Gates, Limits};
+use crate::limits::Limits;
 use crate::model::{
     Attempt, Delivery, DeliveryFilter, Endpoint, EnqueueResult, Message, NewDelivery, NewMessage,
-    UnixMillis, new_id, now_millis,
+    UnixMillis, new_id,
 };
 use crate::retention::Retention;
 use crate::ssrf::{InnerResolver, IpCidr, SsrfGuard};
 use crate::store::Store;
 use crate::transport::{Transport, TransportConfig};
-use crate::worker::{HealthBuffer, InFlight, SignerCache};
-
-/// Settings shared by the registry and the workers.
-#[derive(Clone, Debug)]
-pub(crate) struct Config {
-    pub(crate) workers: usize,
-    pub(crate) concurrency: usize,
-    pub(crate) lease: Duration,
-    pub(crate) poll_interval: Duration,
-    pub(crate) claim_batch: usize,
-    pub(crate) allow_http: bool,
-    pub(crate) limits: Limits,
-    pub(crate) user_agent: HeaderValue,
-    pub(crate) rotation_grace: Duration,
-    pub(crate) snippet_cap: usize,
-    pub(crate) default_timeout: Duration,
-    pub(crate) health_flush: Duration,
-    pub(crate) endpoint_label: bool,
-    pub(crate) retention: Option<Retention>,
-}
 
 /// Builds a [`Dispatcher`]. Every setter states its default.
 #[must_use]
 pub struct DispatcherBuilder {
     store: Arc<dyn Store>,
-    workers: usize,
-    concurrency: usize,
-    lease: Duration,
-    poll_interval: Duration,
-    claim_batch: usize,
-    allow_http: bool,
+    settings: Settings,
+    user_agent: String,
     allow: Vec<IpCidr>,
     resolver: Option<InnerResolver>,
     tls: Option<rustls::ClientConfig>,
-    limits: Limits,
-    user_agent: String,
     response_read_cap: usize,
-    snippet_cap: usize,
-    rotation_grace: Duration,
-    default_timeout: Duration,
-    health_flush: Duration,
-    endpoint_label: bool,
-    retention: Option<Retention>,
+    clock: Arc<dyn Clock>,
     keys: Vec<EncryptionKey>,
     key_error: Option<KeyError>,
 }
@@ -74,12 +40,12 @@ impl fmt::Debug for DispatcherBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DispatcherBuilder")
             .field("store", &self.store)
-            .field("workers", &self.workers)
-            .field("concurrency", &self.concurrency)
-            .field("lease", &self.lease)
-            .field("allow_http", &self.allow_http)
+            .field("workers", &self.settings.workers)
+            .field("concurrency", &self.settings.concurrency)
+            .field("lease", &self.settings.lease)
+            .field("allow_http", &self.settings.allow_http)
             .field("allow", &self.allow)
-            .field("limits", &self.limits)
+            .field("limits", &self.settings.limits)
             .field("encryption_keys", &self.keys)
             .finish_non_exhaustive()
     }
@@ -90,24 +56,13 @@ impl DispatcherBuilder {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self {
             store,
-            workers: 2,
-            concurrency: 64,
-            lease: Duration::from_secs(60),
-            poll_interval: Duration::from_secs(1),
-            claim_batch: 32,
-            allow_http: false,
+            settings: Settings::default(),
+            user_agent: crate::DEFAULT_USER_AGENT.to_owned(),
             allow: Vec::new(),
             resolver: None,
             tls: None,
-            limits: Limits::default(),
-            user_agent: crate::DEFAULT_USER_AGENT.to_owned(),
             response_read_cap: 64 * 1024,
-            snippet_cap: 4 * 1024,
-            rotation_grace: Duration::from_secs(24 * 3600),
-            default_timeout: Duration::from_secs(15),
-            health_flush: Duration::from_secs(1),
-            endpoint_label: false,
-            retention: Some(Retention::default()),
+            clock: Arc::new(SystemClock),
             keys: Vec::new(),
             key_error: None,
         }
@@ -150,32 +105,34 @@ impl DispatcherBuilder {
 
     /// Claim loops (default 2). Each claims batches of due deliveries.
     pub fn workers(mut self, n: usize) -> Self {
-        self.workers = n;
+        self.settings.workers = n;
         self
     }
 
     /// Most HTTP requests in flight at once across all endpoints (default 64).
     pub fn concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n;
+        self.settings.concurrency = n;
         self
     }
 
-    /// How long a claim holds a delivery before another worker may take it (default 60 s).
-    /// Renewed while the attempt runs; after a crash the delivery is retried this much later.
+    /// How long a claim holds a delivery before another worker may take it (default 3 s).
+    /// Renewed every third of it while the delivery is held, so it only bounds how soon the
+    /// deliveries of a process that died are retried: at most a lease plus a
+    /// [poll interval](Self::poll_interval) after its last renewal.
     pub fn lease(mut self, lease: Duration) -> Self {
-        self.lease = lease;
+        self.settings.lease = lease;
         self
     }
 
     /// Longest idle sleep between claims when nothing wakes the workers (default 1 s).
     pub fn poll_interval(mut self, d: Duration) -> Self {
-        self.poll_interval = d;
+        self.settings.poll_interval = d;
         self
     }
 
     /// Most deliveries one claim takes (default 32).
     pub fn claim_batch(mut self, n: usize) -> Self {
-        self.claim_batch = n;
+        self.settings.claim_batch = n;
         self
     }
 
@@ -183,7 +140,7 @@ impl DispatcherBuilder {
     /// `localhost` (default off: HTTPS only). For tests and local development together with
     /// [`allow_cidr`](Self::allow_cidr); other allow-listed ranges still need `https://`.
     pub fn allow_http(mut self, allow: bool) -> Self {
-        self.allow_http = allow;
+        self.settings.allow_http = allow;
         self
     }
 
@@ -217,7 +174,7 @@ impl DispatcherBuilder {
 
     /// Registry and payload limits (default [`Limits::default`]).
     pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        self.settings.limits = limits;
         self
     }
 
@@ -235,27 +192,34 @@ impl DispatcherBuilder {
 
     /// Most response bytes kept in the attempt log (default 4 KiB).
     pub fn snippet_cap(mut self, bytes: usize) -> Self {
-        self.snippet_cap = bytes;
+        self.settings.snippet_cap = bytes;
         self
     }
 
     /// How long a rotated-out secret keeps signing (default 24 h).
     pub fn rotation_grace(mut self, grace: Duration) -> Self {
-        self.rotation_grace = grace;
+        self.settings.rotation_grace = grace;
         self
     }
 
     /// Per-attempt timeout for endpoints created without one and whose retry policy has
     /// none (default 15 s).
     pub fn default_timeout(mut self, timeout: Duration) -> Self {
-        self.default_timeout = timeout;
+        self.settings.default_timeout = timeout;
         self
     }
 
     /// How often buffered success counts are written to endpoint health (default 1 s;
     /// failures are written at once).
     pub fn health_flush_interval(mut self, d: Duration) -> Self {
-        self.health_flush = d;
+        self.settings.health_flush = d;
+        self
+    }
+
+    /// The clock the engine and the registry read (unit tests).
+    #[cfg(test)]
+    pub(crate) fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -263,7 +227,7 @@ impl DispatcherBuilder {
     /// [`metrics`](crate::metrics)). Default off: each endpoint becomes a series of every
     /// metric, so turn it on only where the number of endpoints is bounded.
     pub fn metrics_endpoint_label(mut self, on: bool) -> Self {
-        self.endpoint_label = on;
+        self.settings.endpoint_label = on;
         self
     }
 
@@ -271,14 +235,14 @@ impl DispatcherBuilder {
     /// background. Default [`Retention::default`]: delivered messages 30 days, failed ones
     /// 90 days, checked hourly.
     pub fn retention(mut self, rules: Retention) -> Self {
-        self.retention = Some(rules);
+        self.settings.retention = Some(rules);
         self
     }
 
     /// Turns background retention off: nothing is ever deleted (run
     /// [`Retention::run_once`] or `hookwire deliveries purge` yourself).
     pub fn no_retention(mut self) -> Self {
-        self.retention = None;
+        self.settings.retention = None;
         self
     }
 
@@ -342,15 +306,16 @@ impl DispatcherBuilder {
                  `hookwire keygen encryption`)"
             );
         }
-        if self.workers == 0 || self.concurrency == 0 || self.claim_batch == 0 {
+        let mut settings = self.settings;
+        if settings.workers == 0 || settings.concurrency == 0 || settings.claim_batch == 0 {
             return Err(DispatchError::config(
                 "workers, concurrency and claim batch must be at least 1",
             ));
         }
-        if self.lease < Duration::from_millis(100) {
+        if settings.lease < Duration::from_millis(100) {
             return Err(DispatchError::config("lease must be at least 100 ms"));
         }
-        let user_agent = HeaderValue::from_str(&self.user_agent)
+        settings.user_agent = HeaderValue::from_str(&self.user_agent)
             .map_err(|_| DispatchError::config("user agent is not a valid header value"))?;
         let mut guard = SsrfGuard::new();
         for c in self.allow {
@@ -365,139 +330,17 @@ impl DispatcherBuilder {
             response_read_cap: self.response_read_cap,
             pool_idle_timeout: Duration::from_secs(90),
         })?;
-        let (shutdown_tx, _) = watch::channel(false);
+        let engine = Engine::new(
+            self.store,
+            AtRest { keys },
+            transport,
+            guard,
+            settings,
+            self.clock,
+        );
         Ok(Dispatcher {
-            inner: Arc::new(Inner {
-                store: self.store,
-                at_rest: AtRest { keys },
-                ready: tokio::sync::OnceCell::new(),
-                transport,
-                guard,
-                config: Config {
-                    workers: self.workers,
-                    concurrency: self.concurrency,
-                    lease: self.lease,
-                    poll_interval: self.poll_interval,
-                    claim_batch: self.claim_batch,
-                    allow_http: self.allow_http,
-                    limits: self.limits,
-                    user_agent,
-                    rotation_grace: self.rotation_grace,
-                    snippet_cap: self.snippet_cap,
-                    default_timeout: self.default_timeout,
-                    health_flush: self.health_flush,
-                    endpoint_label: self.endpoint_label,
-                    retention: self.retention,
-                },
-                notify: Notify::new(),
-                permits: Arc::new(Semaphore::new(self.concurrency)),
-                gates: Arc::new(Gates::default()),
-                in_flight: InFlight::default(),
-                health: HealthBuffer::default(),
-                signers: SignerCache::default(),
-                started: AtomicBool::new(false),
-                stopping: AtomicBool::new(false),
-                shutdown_tx,
-                tasks: Mutex::new(Vec::new()),
-                instance: new_id("wrk"),
-            }),
+            engine: Arc::new(engine),
         })
-    }
-}
-
-pub(crate) struct Inner {
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) at_rest: AtRest,
-    /// Set once the at-rest pass over the store succeeded.
-    pub(crate) ready: tokio::sync::OnceCell<()>,
-    pub(crate) transport: Transport,
-    pub(crate) guard: Arc<SsrfGuard>,
-    pub(crate) config: Config,
-    pub(crate) notify: Notify,
-    pub(crate) permits: Arc<Semaphore>,
-    pub(crate) gates: Arc<Gates>,
-    pub(crate) in_flight: InFlight,
-    pub(crate) health: HealthBuffer,
-    pub(crate) signers: SignerCache,
-    pub(crate) started: AtomicBool,
-    pub(crate) stopping: AtomicBool,
-    pub(crate) shutdown_tx: watch::Sender<bool>,
-    pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
-    pub(crate) instance: String,
-}
-
-/// Records per transaction of the at-rest pass at open.
-const OPEN_PASS_BATCH: usize = 256;
-
-impl Inner {
-    /// [`Dispatcher::ready`].
-    pub(crate) async fn ready(&self) -> Result<()> {
-        self.ready
-            .get_or_try_init(|| async {
-                let report = self.pass(Pass::Open, OPEN_PASS_BATCH).await?;
-                if report.migrated > 0 {
-                    tracing::info!(
-                        records = report.migrated,
-                        "plaintext endpoint records encrypted at open"
-                    );
-                }
-                Ok::<(), DispatchError>(())
-            })
-            .await
-            .map(|_| ())
-    }
-
-    /// One pass over every endpoint record, `batch` records per transaction.
-    async fn pass(&self, pass: Pass, batch: usize) -> Result<ReencryptReport> {
-        if pass == Pass::Reencrypt && self.at_rest.keys.is_none() {
-            return Err(AtRestError::NotConfigured.into());
-        }
-        let mut report = ReencryptReport::default();
-        let mut after: Option<String> = None;
-        loop {
-            let failed: Arc<Mutex<Option<AtRestError>>> = Arc::new(Mutex::new(None));
-            let counts: Arc<Mutex<(u64, u64)>> = Arc::new(Mutex::new((0, 0)));
-            let (failed2, counts2, at_rest) = (
-                Arc::clone(&failed),
-                Arc::clone(&counts),
-                self.at_rest.clone(),
-            );
-            let rewrite = Box::new(move |ep: &mut Endpoint| {
-                let mut slot = failed2.lock().unwrap_or_else(|p| p.into_inner());
-                if slot.is_some() {
-                    return false;
-                }
-                match at_rest.pass_record(ep, pass) {
-                    Ok(Some(was_plain)) => {
-                        let mut c = counts2.lock().unwrap_or_else(|p| p.into_inner());
-                        c.0 += 1;
-                        c.1 += u64::from(was_plain);
-                        true
-                    }
-                    Ok(None) => false,
-                    Err(e) => {
-                        *slot = Some(e);
-                        false
-                    }
-                }
-            });
-            let done = self
-                .store
-                .rewrite_endpoints(after.as_deref(), batch, rewrite)
-                .await?;
-            let (rewritten, migrated) = *counts.lock().unwrap_or_else(|p| p.into_inner());
-            report.examined += done.seen as u64;
-            report.rewritten += rewritten;
-            report.migrated += migrated;
-            report.batches += 1;
-            if let Some(e) = failed.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                return Err(e.into());
-            }
-            match done.last_id {
-                Some(last) if done.seen >= batch => after = Some(last),
-                _ => return Ok(report),
-            }
-        }
     }
 }
 
@@ -507,16 +350,17 @@ impl Inner {
 /// See the [crate docs](crate) for an example.
 #[derive(Clone)]
 pub struct Dispatcher {
-    pub(crate) inner: Arc<Inner>,
+    pub(crate) engine: Arc<Engine>,
 }
 
 impl fmt::Debug for Dispatcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let settings = self.engine.settings();
         f.debug_struct("Dispatcher")
-            .field("store", &self.inner.store)
-            .field("instance", &self.inner.instance)
-            .field("workers", &self.inner.config.workers)
-            .field("concurrency", &self.inner.config.concurrency)
+            .field("store", self.engine.store())
+            .field("instance", &self.engine.instance())
+            .field("workers", &settings.workers)
+            .field("concurrency", &settings.concurrency)
             .finish_non_exhaustive()
     }
 }
@@ -541,7 +385,7 @@ impl Dispatcher {
 
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
-        &self.inner.store
+        self.engine.store()
     }
 
     /// Runs the at-rest check of the store once (later calls return at once): without a
@@ -556,7 +400,7 @@ impl Dispatcher {
     /// [`ErrorKind::AtRest`](crate::ErrorKind::AtRest) naming the first record it cannot read and why;
     /// [`DispatchError::Store`]. A failed check runs again on the next call.
     pub async fn ready(&self) -> Result<()> {
-        self.inner.ready().await
+        self.engine.ready().await
     }
 
     /// Moves every endpoint record to the newest encryption key (plaintext ones included), in
@@ -569,12 +413,14 @@ impl Dispatcher {
     /// the configured keys cannot read (batches before it stay committed);
     /// [`DispatchError::Store`].
     pub async fn reencrypt(&self, batch_size: usize) -> Result<ReencryptReport> {
-        self.inner.pass(Pass::Reencrypt, batch_size.max(1)).await
+        self.engine
+            .pass(crate::at_rest::Pass::Reencrypt, batch_size.max(1))
+            .await
     }
 
     /// The SSRF guard in use.
     pub fn ssrf_guard(&self) -> &SsrfGuard {
-        &self.inner.guard
+        self.engine.guard()
     }
 
     /// Spawns the workers (on the current tokio runtime), the queue-depth gauge task and the
@@ -583,28 +429,13 @@ impl Dispatcher {
     /// # Errors
     /// [`ErrorKind::AlreadyStarted`](crate::ErrorKind::AlreadyStarted), [`ErrorKind::ShuttingDown`](crate::ErrorKind::ShuttingDown).
     pub fn start(&self) -> Result<()> {
-        if self.inner.stopping.load(Ordering::SeqCst) {
-            return Err(DispatchError::shutting_down());
-        }
-        if self.inner.started.swap(true, Ordering::SeqCst) {
-            return Err(DispatchError::already_started());
-        }
-        let mut tasks = self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner());
-        for n in 0..self.inner.config.workers {
-            let inner = Arc::clone(&self.inner);
-            tasks.push(tokio::spawn(crate::worker::run(inner, n)));
-        }
-        tasks.push(tokio::spawn(crate::worker::gauge_loop(Arc::clone(
-            &self.inner,
-        ))));
-        if let Some(rules) = self.inner.config.retention {
-            tasks.push(tokio::spawn(crate::retention::run_loop(
-                Arc::clone(&self.inner.store),
-                rules,
-                self.inner.shutdown_tx.subscribe(),
-            )));
-        }
-        Ok(())
+        self.engine.start().map_err(|stopping| {
+            if stopping {
+                DispatchError::shutting_down()
+            } else {
+                DispatchError::already_started()
+            }
+        })
     }
 
     /// Sends an event to every enabled endpoint of `tenant` subscribed to `event_type`.
@@ -676,9 +507,10 @@ impl Dispatcher {
         only: Option<&str>,
     ) -> Result<EnqueueResult> {
         self.check_message(tenant, event_type, payload.len())?;
-        self.inner.ready().await?;
-        let endpoints = self.inner.store.list_endpoints(tenant).await?;
+        self.engine.ready().await?;
+        let endpoints = self.store().list_endpoints(tenant).await?;
         let (message, deliveries) = fan_out(
+            self.engine.now_millis(),
             &endpoints,
             tenant,
             event_type,
@@ -686,7 +518,7 @@ impl Dispatcher {
             idempotency_key,
             only,
         );
-        let result = self.inner.store.enqueue(&message, &deliveries).await?;
+        let result = self.store().enqueue(&message, &deliveries).await?;
         self.woken_by(&result);
         Ok(result)
     }
@@ -698,7 +530,7 @@ impl Dispatcher {
         event_type: &str,
         payload_len: usize,
     ) -> Result<()> {
-        if self.inner.stopping.load(Ordering::SeqCst) {
+        if self.engine.is_stopping() {
             return Err(DispatchError::shutting_down());
         }
         if tenant.is_empty() {
@@ -707,7 +539,7 @@ impl Dispatcher {
         if event_type.is_empty() {
             return Err(ValidationError::EmptyEventType.into());
         }
-        let max = self.inner.config.limits.max_payload_bytes;
+        let max = self.engine.settings().limits.max_payload_bytes;
         if payload_len > max {
             return Err(ValidationError::PayloadTooLarge {
                 got: payload_len,
@@ -719,17 +551,17 @@ impl Dispatcher {
     }
 
     /// Wakes this process's idle workers when `result` queued a delivery.
-    fn woken_by(&self, result: &EnqueueResult) {
+    pub(crate) fn woken_by(&self, result: &EnqueueResult) {
         if let EnqueueResult::Created { deliveries, .. } = result
             && *deliveries > 0
         {
-            self.inner.notify.notify_waiters();
+            self.engine.wake();
         }
     }
 
     /// Wakes idle workers (new work in the store from elsewhere).
     pub fn wake(&self) {
-        self.inner.notify.notify_waiters();
+        self.engine.wake();
     }
 
     // ---- deliveries and the attempt log ---------------------------------------------------
@@ -739,7 +571,7 @@ impl Dispatcher {
     /// # Errors
     /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn message(&self, id: &str) -> Result<Option<Message>> {
-        Ok(self.inner.store.get_message(id).await?)
+        Ok(self.store().get_message(id).await?)
     }
 
     /// One delivery.
@@ -747,7 +579,7 @@ impl Dispatcher {
     /// # Errors
     /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn delivery(&self, id: &str) -> Result<Option<Delivery>> {
-        Ok(self.inner.store.get_delivery(id).await?)
+        Ok(self.store().get_delivery(id).await?)
     }
 
     /// Deliveries matching `filter`, newest first.
@@ -755,7 +587,7 @@ impl Dispatcher {
     /// # Errors
     /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<Delivery>> {
-        Ok(self.inner.store.list_deliveries(filter).await?)
+        Ok(self.store().list_deliveries(filter).await?)
     }
 
     /// Every attempt for one message, in order.
@@ -763,7 +595,7 @@ impl Dispatcher {
     /// # Errors
     /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn attempts_for_message(&self, message_id: &str) -> Result<Vec<Attempt>> {
-        Ok(self.inner.store.attempts_for_message(message_id).await?)
+        Ok(self.store().attempts_for_message(message_id).await?)
     }
 
     /// The latest attempts for one endpoint, newest first.
@@ -776,8 +608,7 @@ impl Dispatcher {
         limit: usize,
     ) -> Result<Vec<Attempt>> {
         Ok(self
-            .inner
-            .store
+            .store()
             .attempts_for_endpoint(endpoint_id, limit)
             .await?)
     }
@@ -787,7 +618,7 @@ impl Dispatcher {
     /// # Errors
     /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn failed_attempts(&self, from: UnixMillis, to: UnixMillis) -> Result<Vec<Attempt>> {
-        Ok(self.inner.store.failed_attempts(from, to).await?)
+        Ok(self.store().failed_attempts(from, to).await?)
     }
 
     /// Puts one delivery back in the queue, due now: a delivered or failed one is sent again,
@@ -798,9 +629,8 @@ impl Dispatcher {
     /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for an unknown delivery,
     /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn redeliver(&self, delivery_id: &str) -> Result<()> {
-        self.inner
-            .store
-            .redeliver(delivery_id, now_millis())
+        self.store()
+            .redeliver(delivery_id, self.engine.now_millis())
             .await?;
         self.wake();
         Ok(())
@@ -813,9 +643,8 @@ impl Dispatcher {
     /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn recover(&self, endpoint_id: &str, since: UnixMillis) -> Result<u64> {
         let n = self
-            .inner
-            .store
-            .recover(endpoint_id, since, now_millis())
+            .store()
+            .recover(endpoint_id, since, self.engine.now_millis())
             .await?;
         if n > 0 {
             self.wake();
@@ -828,38 +657,26 @@ impl Dispatcher {
     /// # Errors
     /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn queue_depth(&self) -> Result<u64> {
-        Ok(self.inner.store.queue_depth().await?)
+        Ok(self.store().queue_depth().await?)
     }
 
     /// Stops claiming, waits up to `deadline` for attempts in flight to finish and be
     /// recorded, then gives every unfinished delivery back to the store (pending, due at once,
     /// no attempt counted). New `send` calls fail with [`ErrorKind::ShuttingDown`](crate::ErrorKind::ShuttingDown).
     pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
-        self.inner.stopping.store(true, Ordering::SeqCst);
-        let _ = self.inner.shutdown_tx.send(true);
-        self.inner.notify.notify_waiters();
-        let report = crate::worker::drain(&self.inner, deadline).await;
-        let tasks: Vec<JoinHandle<()>> = {
-            let mut t = self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner());
-            t.drain(..).collect()
-        };
-        for t in tasks {
-            t.abort();
-            let _ = t.await;
+        let drained = self.engine.shutdown(deadline).await;
+        ShutdownReport {
+            finished: drained.finished,
+            released: drained.released,
         }
-        self.inner.health.flush_all(&self.inner).await;
-        crate::worker::refresh_queue_gauge(&self.inner).await;
-        report
     }
 }
 
-/// Endpoint ids → something, behind a std mutex (never held across `.await`).
-pub(crate) type SharedMap<V> = Mutex<HashMap<String, V>>;
-
 /// The message and one delivery per enabled endpoint subscribed to `event_type` (or only the
-/// endpoint `only`), all due now. Shared by `send` and the transactional outbox, so both fan
-/// out identically.
+/// endpoint `only`), all due at `now`. Shared by `send` and the transactional outbox, so
+/// both fan out identically.
 pub(crate) fn fan_out(
+    now: UnixMillis,
     endpoints: &[Endpoint],
     tenant: &str,
     event_type: &str,
@@ -867,7 +684,6 @@ pub(crate) fn fan_out(
     idempotency_key: Option<String>,
     only: Option<&str>,
 ) -> (NewMessage, Vec<NewDelivery>) {
-    let now = now_millis();
     let deliveries = endpoints
         .iter()
         .filter(|ep| ep.is_enabled())

@@ -116,6 +116,21 @@ pub enum ValidationError {
         /// The limit.
         max: usize,
     },
+    /// A page cursor that this dispatcher did not hand out (or for another listing).
+    #[error("invalid page cursor")]
+    InvalidCursor,
+    /// A page size of zero or above the limit.
+    #[error("page size must be between 1 and {max}")]
+    InvalidPageSize {
+        /// The largest page size.
+        max: usize,
+    },
+    /// The metadata (keys and values together) is larger than the limit.
+    #[error("metadata is larger than {max} bytes")]
+    MetadataTooLarge {
+        /// The limit.
+        max: usize,
+    },
     /// The signing scheme or secret is unusable.
     #[error("signing: {0}")]
     Signature(#[from] hookwire_signature::Error),
@@ -124,7 +139,9 @@ pub enum ValidationError {
 impl ValidationError {
     /// The input field the rule is about, for field-level reporting (an HTTP API answering
     /// 422 names it): `tenant`, `url`, `event_types`, `event_type`, `payload`, `headers`,
-    /// `timeout`, `rate_limit`, `max_in_flight`, `auth`, `description` or `secret`.
+    /// `timeout`, `rate_limit`, `max_in_flight`, `auth`, `description`, `metadata`, `secret`,
+    /// `cursor` or
+    /// `limit` (the page size).
     ///
     /// ```
     /// use hookwire_dispatch::ValidationError;
@@ -154,7 +171,10 @@ impl ValidationError {
             Self::InvalidMaxInFlight => "max_in_flight",
             Self::InvalidAuth(_) => "auth",
             Self::DescriptionTooLong { .. } => "description",
+            Self::MetadataTooLarge { .. } => "metadata",
             Self::Signature(_) => "secret",
+            Self::InvalidCursor => "cursor",
+            Self::InvalidPageSize { .. } => "limit",
         }
     }
 }

@@ -169,17 +169,15 @@ pub(crate) struct RequestMeta<'a> {
     pub(crate) event_type: &'a str,
     pub(crate) timestamp: i64,
     pub(crate) attempt: u32,
-    pub(crate) user_agent: &'a HeaderValue,
 }
 
-/// Builds an attempt's headers: custom (plain, then secret), then ours and the family's,
-/// then auth, then `signature` (the signer's output, which replaces any same-named header).
-pub(crate) fn build(
-    meta: &RequestMeta<'_>,
+/// The headers every attempt to an endpoint starts from: its custom headers (plain, then
+/// secret, marked sensitive), then `Content-Type` and `User-Agent` (which replace same-named
+/// custom ones).
+pub(crate) fn base(
     custom: &[(String, String)],
     secret: &[SecretHeader],
-    auth: &Auth,
-    signature: Vec<(HeaderName, HeaderValue)>,
+    user_agent: &HeaderValue,
 ) -> HeaderMap {
     let mut map = HeaderMap::with_capacity(custom.len() + secret.len() + 10);
     let all = custom.iter().map(|(n, v)| (n, v.as_str(), false)).chain(
@@ -201,24 +199,46 @@ pub(crate) fn build(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    map.insert(header::USER_AGENT, meta.user_agent.clone());
+    map.insert(header::USER_AGENT, user_agent.clone());
+    map
+}
+
+/// The auth header (marked sensitive), when the endpoint has usable auth.
+pub(crate) fn auth_pair(auth: &Auth) -> Option<(HeaderName, HeaderValue)> {
+    match (auth_header_name(auth), auth_value(auth)) {
+        (Ok(Some(name)), Ok(Some(value))) => Some((name, value)),
+        _ => None,
+    }
+}
+
+/// One attempt's headers: `base` (see [`base`]), then ours and the family's, then `auth`,
+/// then `signature` (the signer's output, which replaces any same-named header).
+pub(crate) fn build(
+    base: &HeaderMap,
+    meta: &RequestMeta<'_>,
+    auth: Option<&(HeaderName, HeaderValue)>,
+    signature: Vec<(HeaderName, HeaderValue)>,
+) -> HeaderMap {
+    let mut map = base.clone();
     let text = |s: &str| HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""));
-    map.insert(MESSAGE_ID, text(meta.message_id));
-    map.insert(EVENT_TYPE, text(meta.event_type));
+    let message_id = text(meta.message_id);
+    let event_type = text(meta.event_type);
+    map.insert(MESSAGE_ID, message_id.clone());
+    map.insert(EVENT_TYPE, event_type.clone());
     map.insert(TIMESTAMP, HeaderValue::from(meta.timestamp));
     map.insert(ATTEMPT, HeaderValue::from(meta.attempt));
     match meta.family {
         Family::Zta => {
-            map.insert(ZTA_EVENT, text(meta.event_type));
+            map.insert(ZTA_EVENT, event_type);
         }
         Family::StandardWebhooks => {
-            map.insert(WEBHOOK_ID, text(meta.message_id));
+            map.insert(WEBHOOK_ID, message_id);
             map.insert(WEBHOOK_TIMESTAMP, HeaderValue::from(meta.timestamp));
         }
         _ => {}
     }
-    if let (Ok(Some(name)), Ok(Some(value))) = (auth_header_name(auth), auth_value(auth)) {
-        map.insert(name, value);
+    if let Some((name, value)) = auth {
+        map.insert(name.clone(), value.clone());
     }
     let mut replaced: Vec<HeaderName> = Vec::new();
     for (name, value) in signature {
@@ -294,29 +314,31 @@ mod tests {
             event_type: "pageview",
             timestamp: 1_700_000_000,
             attempt: 2,
-            user_agent: &ua,
+        };
+        let base = base(&[("X-Custom".into(), "c".into())], &[], &ua);
+        let build = |meta: &RequestMeta<'_>, auth: &Auth| {
+            super::build(&base, meta, auth_pair(auth).as_ref(), vec![])
         };
         let basic = Auth::Basic {
             username: "user".into(),
             password: Secret::new("pass"),
         };
-        let h = build(&meta, &[], &[], &basic, vec![]);
+        let h = build(&meta, &basic);
         assert_eq!(h["authorization"], "Basic dXNlcjpwYXNz");
         assert!(h["authorization"].is_sensitive());
         assert_eq!(h["x-zta-event"], "pageview");
         assert_eq!(h["x-hookwire-message-id"], "msg_1");
         assert_eq!(h["x-hookwire-attempt"], "2");
+        assert_eq!(h["x-custom"], "c");
+        assert_eq!(h["user-agent"], "ua");
         let bearer = Auth::Bearer {
             token: Secret::new("tok"),
         };
-        assert_eq!(
-            build(&meta, &[], &[], &bearer, vec![])["authorization"],
-            "Bearer tok"
-        );
+        assert_eq!(build(&meta, &bearer)["authorization"], "Bearer tok");
         let key = Auth::ApiKey {
             header: "X-Api-Key".into(),
             key: Secret::new("k1"),
         };
-        assert_eq!(build(&meta, &[], &[], &key, vec![])["x-api-key"], "k1");
+        assert_eq!(build(&meta, &key)["x-api-key"], "k1");
     }
 }

@@ -61,6 +61,7 @@
 
 pub mod at_rest;
 mod dispatcher;
+mod engine;
 pub mod error;
 pub mod headers;
 pub mod limits;
@@ -69,10 +70,10 @@ pub mod model;
 pub mod outbox;
 pub mod registry;
 pub mod retention;
+mod scoped;
 pub mod ssrf;
 pub mod store;
 pub mod transport;
-mod worker;
 pub mod zitadel;
 
 pub use at_rest::{AtRestError, EncryptionKey, KeyError, Keyring, ReencryptReport};
@@ -84,6 +85,7 @@ pub use registry::{
     SecretInfo,
 };
 pub use retention::Retention;
+pub use scoped::{MAX_PAGE_SIZE, Page, Sent};
 
 /// The `User-Agent` sent unless the builder sets another.
 pub const DEFAULT_USER_AGENT: &str = concat!("hookwire/", env!("CARGO_PKG_VERSION"));

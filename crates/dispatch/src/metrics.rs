@@ -32,9 +32,8 @@ pub const DISABLED: &str = "hookwire_endpoints_disabled_total";
 pub const ATTEMPTS: &str = "hookwire_attempts_total";
 /// Histogram: seconds per HTTP attempt.
 pub const ATTEMPT_SECONDS: &str = "hookwire_attempt_duration_seconds";
-/// Histogram: seconds from the delivery's first due time to delivered. The first due time is
-/// when `send` stored it, or when a redelivery or recovery made it due again, so a message
-/// redelivered weeks later is measured from the redelivery, not from its `send`.
+/// Histogram: seconds from the message's `send` to delivered. A manual redelivery or recovery
+/// is still measured from the original `send` (the stores keep no "due again since" time yet).
 pub const DELIVERY_LATENCY_SECONDS: &str = "hookwire_delivery_latency_seconds";
 /// Gauge: deliveries pending or in flight (refreshed periodically and at shutdown).
 pub const QUEUE_DEPTH: &str = "hookwire_queue_depth";
@@ -76,7 +75,8 @@ pub(crate) fn outcome_label(outcome: &Outcome) -> &'static str {
         Outcome::Tls => "tls",
         Outcome::SsrfRefused => "ssrf_refused",
         Outcome::BodyTooLarge => "body_too_large",
-        // `Outcome` is non_exhaustive: a new kind counts as `other` until it gets a label.
+        // `Outcome` is non-exhaustive: an outcome added later counts as "other" until it
+        // gets a label of its own.
         _ => "other",
     }
 }

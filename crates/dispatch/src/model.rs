@@ -4,6 +4,8 @@
 //! round-trip through every store backend. Ids are opaque strings with a type prefix
 //! (`ep_`, `msg_`, `dlv_`, `att_`) made by [`new_id`].
 
+use std::collections::BTreeMap;
+
 use hookwire_events::Family;
 use hookwire_retry::{EndpointHealth, HealthPolicy, RetryPolicy};
 use hookwire_signature::{Scheme, Secret};
@@ -29,11 +31,13 @@ pub fn new_id(prefix: &str) -> String {
         bytes[..8].copy_from_slice(&now.to_le_bytes());
         bytes[8..].copy_from_slice(&COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
     }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut id = String::with_capacity(prefix.len() + 33);
     id.push_str(prefix);
     id.push('_');
     for b in bytes {
-        id.push_str(&format!("{b:02x}"));
+        id.push(char::from(HEX[usize::from(b >> 4)]));
+        id.push(char::from(HEX[usize::from(b & 0xf)]));
     }
     id
 }
@@ -212,6 +216,10 @@ pub struct Endpoint {
     /// decrypted (`false`); a record written before encryption reads `false` too.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sealed: bool,
+    /// Free-form labels the host or a management API keeps with the endpoint (for example
+    /// a vendor flavour's own fields); never sent to the receiver.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 impl Endpoint {
@@ -411,6 +419,23 @@ pub struct DeliveryFilter {
     pub message_id: Option<String>,
     /// Only this state.
     pub state: Option<DeliveryState>,
-    /// At most this many (newest first); `None`: a store default of 100.
+    /// Only deliveries of messages sent for this tenant.
+    pub tenant: Option<String>,
+    /// Only deliveries of messages of this event type.
+    pub event_type: Option<String>,
+    /// Only deliveries created at or after this time.
+    pub created_from: Option<UnixMillis>,
+    /// Only deliveries created before this time.
+    pub created_before: Option<UnixMillis>,
+    /// Keyset position `(created_at, seq)`: only deliveries after it in newest-first order,
+    /// that is with `(created_at, seq)` strictly smaller. [`Dispatcher::delivery_page`]
+    /// fills it from a page cursor.
+    ///
+    /// [`Dispatcher::delivery_page`]: crate::Dispatcher::delivery_page
+    pub after: Option<(UnixMillis, i64)>,
+    /// At most this many (newest first); `None`: a store default of 100. To read every
+    /// match, use [`Dispatcher::delivery_page`] and follow its cursor.
+    ///
+    /// [`Dispatcher::delivery_page`]: crate::Dispatcher::delivery_page
     pub limit: Option<usize>,
 }

@@ -129,8 +129,9 @@ impl Dispatcher {
             ));
         }
         let key = idempotency_key.map(str::to_owned);
+        let now = self.engine.now_millis();
         let result = SqliteStore::enqueue_fanned_out(tx, tenant, |endpoints| {
-            fan_out(endpoints, tenant, event_type, payload, key, None)
+            fan_out(now, endpoints, tenant, event_type, payload, key, None)
         })?;
         // Nothing to wake yet: the rows are invisible until the caller commits.
         Ok(result)
@@ -161,9 +162,10 @@ impl Dispatcher {
         let store: &PostgresStore =
             self.outbox_store("send_in_postgres needs a dispatcher on a PostgresStore")?;
         let key = idempotency_key.map(str::to_owned);
+        let now = self.engine.now_millis();
         Ok(store
             .enqueue_fanned_out(tx, tenant, |endpoints| {
-                fan_out(endpoints, tenant, event_type, payload, key, None)
+                fan_out(now, endpoints, tenant, event_type, payload, key, None)
             })
             .await?)
     }

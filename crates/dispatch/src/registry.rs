@@ -1,5 +1,6 @@
 //! The endpoint registry: create, read, update, delete, enable/disable, rotate, test.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use crate::dispatcher::Dispatcher;
 use crate::error::{DispatchError, Result, ValidationError};
 use crate::model::{
     Auth, Endpoint, EndpointSecret, EndpointStatus, EnqueueResult, RateLimit, SecretHeader,
-    UnixMillis, new_id, now_millis,
+    UnixMillis, new_id,
 };
 
 /// The signing scheme a family's receivers expect: ZeroTier `X-ZTC-Signature`, ZTA
@@ -78,6 +79,8 @@ pub struct NewEndpoint {
     pub fifo: bool,
     /// Free text.
     pub description: String,
+    /// Labels kept with the endpoint (default none).
+    pub metadata: BTreeMap<String, String>,
 }
 
 impl NewEndpoint {
@@ -101,6 +104,7 @@ impl NewEndpoint {
             max_in_flight: None,
             fifo: false,
             description: String::new(),
+            metadata: BTreeMap::new(),
         }
     }
 
@@ -194,6 +198,13 @@ impl NewEndpoint {
         self.description = text.into();
         self
     }
+
+    /// Adds a metadata label.
+    #[must_use]
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
 }
 
 /// Changes to an endpoint; `None` leaves a field as it is.
@@ -225,6 +236,8 @@ pub struct EndpointUpdate {
     pub fifo: Option<bool>,
     /// Enable (`true`) or disable (`false`, reason "disabled manually").
     pub enabled: Option<bool>,
+    /// New metadata (replaces the map).
+    pub metadata: Option<BTreeMap<String, String>>,
 }
 
 /// A secret's metadata, as [`EndpointInfo`] shows it (never the value).
@@ -310,7 +323,7 @@ fn grace_millis(d: Duration) -> i64 {
 
 impl Dispatcher {
     fn validate_url(&self, raw: &str) -> Result<(), ValidationError> {
-        let max = self.inner.config.limits.max_url_len;
+        let max = self.engine.settings().limits.max_url_len;
         if raw.len() > max {
             return Err(ValidationError::UrlTooLong {
                 len: raw.len(),
@@ -332,9 +345,15 @@ impl Dispatcher {
                 // allow-listed private range still needs https.
                 let allowed_literal = |ip: std::net::IpAddr| {
                     let ip = ip.to_canonical();
-                    ip.is_loopback() && self.inner.guard.allow_list().iter().any(|c| c.contains(ip))
+                    ip.is_loopback()
+                        && self
+                            .engine
+                            .guard()
+                            .allow_list()
+                            .iter()
+                            .any(|c| c.contains(ip))
                 };
-                let ok = self.inner.config.allow_http
+                let ok = self.engine.settings().allow_http
                     && match &host {
                         Host::Ipv4(v4) => allowed_literal((*v4).into()),
                         Host::Ipv6(v6) => allowed_literal((*v6).into()),
@@ -346,7 +365,7 @@ impl Dispatcher {
             }
             other => return Err(ValidationError::UnsupportedScheme(other.to_owned())),
         }
-        self.inner.transport.check_literal(&url)?;
+        self.engine.transport().check_literal(&url)?;
         Ok(())
     }
 
@@ -354,7 +373,7 @@ impl Dispatcher {
         if types.is_empty() {
             return Err(ValidationError::NoEventTypes);
         }
-        let max = self.inner.config.limits.max_event_types_per_endpoint;
+        let max = self.engine.settings().limits.max_event_types_per_endpoint;
         if types.len() > max {
             return Err(ValidationError::TooManyEventTypes {
                 got: types.len(),
@@ -378,7 +397,7 @@ impl Dispatcher {
         }
         self.validate_url(&ep.url)?;
         self.validate_events(ep.family, &ep.event_types)?;
-        let limits = &self.inner.config.limits;
+        let limits = &self.engine.settings().limits;
         crate::headers::validate(
             &ep.headers,
             &ep.secret_headers,
@@ -397,6 +416,12 @@ impl Dispatcher {
         }
         if ep.max_in_flight == Some(0) {
             return Err(ValidationError::InvalidMaxInFlight);
+        }
+        let metadata_len: usize = ep.metadata.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if metadata_len > limits.max_metadata_bytes {
+            return Err(ValidationError::MetadataTooLarge {
+                max: limits.max_metadata_bytes,
+            });
         }
         if ep.description.len() > limits.max_description_len {
             return Err(ValidationError::DescriptionTooLong {
@@ -425,11 +450,11 @@ impl Dispatcher {
     /// # Errors
     /// [`ErrorKind::Validation`](crate::ErrorKind::Validation) naming the broken rule; [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn create_endpoint(&self, new: NewEndpoint) -> Result<CreatedEndpoint> {
-        let now = now_millis();
+        let now = self.engine.now_millis();
         let timeout = new
             .timeout
             .or(new.retry.timeout())
-            .unwrap_or(self.inner.config.default_timeout);
+            .unwrap_or(self.engine.settings().default_timeout);
         let issued = match &new.scheme {
             Some(s) => Some(Self::issue(s, new.secret)?),
             None => None,
@@ -464,19 +489,15 @@ impl Dispatcher {
             created_at: now,
             updated_at: now,
             last_triggered_at: None,
+            metadata: new.metadata,
             sealed: false,
         };
         self.validate_endpoint(&endpoint)?;
-        self.inner.ready().await?;
+        self.engine.ready().await?;
         let mut stored = endpoint.clone();
-        self.inner.at_rest.seal(&mut stored)?;
-        let max = self.inner.config.limits.max_endpoints_per_tenant;
-        if !self
-            .inner
-            .store
-            .insert_endpoint_within(&stored, max)
-            .await?
-        {
+        self.engine.at_rest().seal(&mut stored)?;
+        let max = self.engine.settings().limits.max_endpoints_per_tenant;
+        if !self.store().insert_endpoint_within(&stored, max).await? {
             return Err(ValidationError::TooManyEndpoints {
                 tenant: endpoint.tenant.clone(),
                 max,
@@ -495,16 +516,16 @@ impl Dispatcher {
     /// # Errors
     /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn get_endpoint(&self, id: &str) -> Result<Option<EndpointInfo>> {
-        self.inner.ready().await?;
-        match self.inner.store.get_endpoint(id).await? {
+        self.engine.ready().await?;
+        match self.store().get_endpoint(id).await? {
             Some(ep) => Ok(Some(self.opened(ep)?.into())),
             None => Ok(None),
         }
     }
 
     /// A stored record with its secrets decrypted.
-    fn opened(&self, mut ep: Endpoint) -> Result<Endpoint> {
-        self.inner.at_rest.open(&mut ep)?;
+    pub(crate) fn opened(&self, mut ep: Endpoint) -> Result<Endpoint> {
+        self.engine.at_rest().open(&mut ep)?;
         Ok(ep)
     }
 
@@ -513,9 +534,8 @@ impl Dispatcher {
     /// # Errors
     /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn list_endpoints(&self, tenant: &str) -> Result<Vec<EndpointInfo>> {
-        self.inner.ready().await?;
-        self.inner
-            .store
+        self.engine.ready().await?;
+        self.store()
             .list_endpoints(tenant)
             .await?
             .into_iter()
@@ -524,10 +544,9 @@ impl Dispatcher {
     }
 
     async fn require(&self, id: &str) -> Result<Endpoint> {
-        self.inner.ready().await?;
+        self.engine.ready().await?;
         let ep = self
-            .inner
-            .store
+            .store()
             .get_endpoint(id)
             .await?
             .ok_or_else(|| DispatchError::not_found("endpoint", id))?;
@@ -539,11 +558,11 @@ impl Dispatcher {
         id: &str,
         change: impl FnOnce(&mut Endpoint) + Send + 'static,
     ) -> Result<Endpoint> {
-        self.inner.ready().await?;
+        self.engine.ready().await?;
         // The change sees the decrypted record; what is written back is sealed again. A
         // store's `NotFound` converts to `ErrorKind::NotFound`.
-        let (change, failed) = self.inner.at_rest.wrap_change(change);
-        let ep = self.inner.store.modify_endpoint(id, change).await?;
+        let (change, failed) = self.engine.at_rest().wrap_change(change);
+        let ep = self.store().modify_endpoint(id, change).await?;
         if let Some(e) = failed.lock().unwrap_or_else(|p| p.into_inner()).take() {
             return Err(e.into());
         }
@@ -556,7 +575,7 @@ impl Dispatcher {
     /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound), [`ErrorKind::Validation`](crate::ErrorKind::Validation), [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn update_endpoint(&self, id: &str, update: EndpointUpdate) -> Result<EndpointInfo> {
         let mut candidate = self.require(id).await?;
-        let now = now_millis();
+        let now = self.engine.now_millis();
         apply(&mut candidate, update.clone(), now);
         self.validate_endpoint(&candidate)?;
         let ep = self
@@ -575,8 +594,10 @@ impl Dispatcher {
     /// # Errors
     /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn delete_endpoint(&self, id: &str) -> Result<bool> {
-        self.inner.ready().await?;
-        Ok(self.inner.store.delete_endpoint(id).await?)
+        self.engine.ready().await?;
+        let existed = self.store().delete_endpoint(id).await?;
+        self.engine.forget_endpoint(id);
+        Ok(existed)
     }
 
     /// Enables an endpoint and resets its health (counters, breaker).
@@ -628,8 +649,8 @@ impl Dispatcher {
             hookwire_signature::Error::NoSecrets,
         ))?;
         let issued = Self::issue(&scheme, secret)?;
-        let now = now_millis();
-        let until = now.saturating_add(grace_millis(self.inner.config.rotation_grace));
+        let now = self.engine.now_millis();
+        let until = now.saturating_add(grace_millis(self.engine.settings().rotation_grace));
         let fresh = EndpointSecret {
             secret: issued.signing.clone(),
             created_at: now,
@@ -651,6 +672,43 @@ impl Dispatcher {
         })
     }
 
+    /// Turns signing on with `scheme` and a freshly generated secret, or off with `None`, in
+    /// one change: the earlier scheme and secrets stop signing at once (no grace period,
+    /// unlike [`rotate_secret`](Self::rotate_secret)). Returns the new secret, the only time
+    /// it is shown.
+    ///
+    /// # Errors
+    /// [`DispatchError::NotFound`], [`DispatchError::Validation`] (key generation),
+    /// [`DispatchError::Store`].
+    pub async fn set_signing(
+        &self,
+        id: &str,
+        scheme: Option<Scheme>,
+    ) -> Result<Option<IssuedSecret>> {
+        self.require(id).await?;
+        let issued = match &scheme {
+            Some(s) => Some(Self::issue(s, None)?),
+            None => None,
+        };
+        let now = self.engine.now_millis();
+        let secrets: Vec<EndpointSecret> = issued
+            .iter()
+            .map(|i| EndpointSecret {
+                secret: i.signing.clone(),
+                created_at: now,
+                expires_at: None,
+            })
+            .collect();
+        self.modify(id, move |ep| {
+            ep.scheme = scheme;
+            ep.secrets = secrets;
+            ep.updated_at = now.max(ep.updated_at + 1);
+        })
+        .await?;
+        tracing::info!(endpoint = id, signed = issued.is_some(), "signing changed");
+        Ok(issued)
+    }
+
     /// Sends a test event to this endpoint only (ZTA: type `test`; others `hookwire.test`),
     /// through the normal queue, signing and retries.
     ///
@@ -658,7 +716,7 @@ impl Dispatcher {
     /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound), [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn send_test(&self, id: &str) -> Result<EnqueueResult> {
         let ep = self.require(id).await?;
-        let now = now_millis();
+        let now = self.engine.now_millis();
         let event_type = match ep.family {
             Family::Zta => "test",
             _ => "hookwire.test",
@@ -673,6 +731,29 @@ impl Dispatcher {
         let body = serde_json::to_vec(&payload).unwrap_or_default();
         self.enqueue(&ep.tenant, event_type, body, None, Some(id))
             .await
+    }
+
+    /// Sends a message to this one endpoint only, whatever its subscriptions (for example the
+    /// targets a ZITADEL execution routes an event to). Durable when it returns, like
+    /// [`send`](Self::send); a disabled endpoint stores the message with no delivery.
+    ///
+    /// # Errors
+    /// [`DispatchError::NotFound`], and as [`send`](Self::send).
+    pub async fn send_to(
+        &self,
+        endpoint_id: &str,
+        event_type: &str,
+        payload: impl Into<Vec<u8>>,
+    ) -> Result<EnqueueResult> {
+        let ep = self.require(endpoint_id).await?;
+        self.enqueue(
+            &ep.tenant,
+            event_type,
+            payload.into(),
+            None,
+            Some(endpoint_id),
+        )
+        .await
     }
 }
 
@@ -712,6 +793,9 @@ fn apply(ep: &mut Endpoint, u: EndpointUpdate, now: UnixMillis) {
     }
     if let Some(v) = u.fifo {
         ep.fifo = v;
+    }
+    if let Some(v) = u.metadata {
+        ep.metadata = v;
     }
     match u.enabled {
         Some(true) if !ep.is_enabled() || ep.health.is_disabled() => {

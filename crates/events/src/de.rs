@@ -155,11 +155,57 @@ pub(crate) fn from_raw_object<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Opti
 }
 
 /// Whether a raw value is `{}` (JSON whitespace allowed inside).
-pub(crate) fn raw_is_empty_object(raw: &RawValue) -> bool {
+fn raw_is_empty_object(raw: &RawValue) -> bool {
     raw.get()
         .strip_prefix('{')
         .and_then(|r| r.strip_suffix('}'))
         .is_some_and(|inside| inside.trim().is_empty())
+}
+
+/// A value still to be read into its final type: a `Value` on the reference path, raw text on
+/// the direct path. Lets one function serve both paths where a family reads a nested part by
+/// a discriminator (a Zentitle payload by `eventCode`, ZTA `data` by `event`).
+pub(crate) trait Fragment: Sized {
+    /// `ParseError` on the reference path, `()` on the direct path (which only gives up).
+    type Error;
+    /// Whether the fragment is `{}`.
+    fn is_empty_object(&self) -> bool;
+    /// The fragment as a typed object; `path` names it in errors.
+    fn typed<T: DeserializeOwned>(self, path: &str) -> Result<T, Self::Error>;
+    /// The fragment as a JSON value.
+    fn value(self) -> Result<Value, Self::Error>;
+}
+
+impl Fragment for Value {
+    type Error = ParseError;
+
+    fn is_empty_object(&self) -> bool {
+        self.as_object().is_some_and(Map::is_empty)
+    }
+
+    fn typed<T: DeserializeOwned>(self, path: &str) -> Result<T, ParseError> {
+        from_value(self, path)
+    }
+
+    fn value(self) -> Result<Value, ParseError> {
+        Ok(self)
+    }
+}
+
+impl Fragment for &RawValue {
+    type Error = ();
+
+    fn is_empty_object(&self) -> bool {
+        raw_is_empty_object(self)
+    }
+
+    fn typed<T: DeserializeOwned>(self, _: &str) -> Result<T, ()> {
+        from_raw_object(self).ok_or(())
+    }
+
+    fn value(self) -> Result<Value, ()> {
+        from_raw(self).ok_or(())
+    }
 }
 
 struct RawEntries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);

@@ -313,58 +313,34 @@ impl Event {
 
     /// Converts a parsed JSON value.
     pub fn from_value(value: Value) -> Result<Self, ParseError> {
-        let raw: RawEvent<Value> = de::from_value(value, "")?;
-        let code = EventCode::from_wire(&raw.event_code);
-        let is_empty = raw.payload.as_object().is_some_and(Object::is_empty);
-        let payload = if is_empty {
-            Payload::Empty(Object::new())
-        } else {
-            match code {
-                EventCode::CustomerCreated | EventCode::CustomerUpdated => {
-                    Payload::Customer(de::from_value(raw.payload, "payload")?)
-                }
-                EventCode::SeatActivated | EventCode::SeatDeactivated => {
-                    Payload::Seat(de::from_value(raw.payload, "payload")?)
-                }
-                EventCode::EntitlementGroupCreated
-                | EventCode::EntitlementGroupUpdated
-                | EventCode::UsageSummary
-                | EventCode::Other(_) => Payload::Other(raw.payload),
-                _ => Payload::Entitlement(de::from_value(raw.payload, "payload")?),
-            }
-        };
-        Ok(Self {
-            event_id: raw.event_id,
-            event_date: raw.event_date,
-            event_code: raw.event_code,
-            resource_id: raw.resource_id,
-            call_attempt: raw.call_attempt,
-            payload,
-            extra: raw.extra,
-        })
+        Self::from_parts(de::from_value::<RawEvent<Value>>(value, "")?)
     }
 
     pub(crate) fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
-        let raw: RawEvent<&RawValue> = object.into_typed()?;
+        Self::from_parts(object.into_typed::<RawEvent<&RawValue>>()?).ok()
+    }
+
+    /// The event from its envelope, the payload read by its code (either path).
+    fn from_parts<P: de::Fragment>(raw: RawEvent<P>) -> Result<Self, P::Error> {
         let code = EventCode::from_wire(&raw.event_code);
-        let payload = if de::raw_is_empty_object(raw.payload) {
+        let payload = if raw.payload.is_empty_object() {
             Payload::Empty(Object::new())
         } else {
             match code {
                 EventCode::CustomerCreated | EventCode::CustomerUpdated => {
-                    Payload::Customer(de::from_raw_object(raw.payload)?)
+                    Payload::Customer(raw.payload.typed("payload")?)
                 }
                 EventCode::SeatActivated | EventCode::SeatDeactivated => {
-                    Payload::Seat(de::from_raw_object(raw.payload)?)
+                    Payload::Seat(raw.payload.typed("payload")?)
                 }
                 EventCode::EntitlementGroupCreated
                 | EventCode::EntitlementGroupUpdated
                 | EventCode::UsageSummary
-                | EventCode::Other(_) => Payload::Other(de::from_raw(raw.payload)?),
-                _ => Payload::Entitlement(de::from_raw_object(raw.payload)?),
+                | EventCode::Other(_) => Payload::Other(raw.payload.value()?),
+                _ => Payload::Entitlement(raw.payload.typed("payload")?),
             }
         };
-        Some(Self {
+        Ok(Self {
             event_id: raw.event_id,
             event_date: raw.event_date,
             event_code: raw.event_code,

@@ -476,57 +476,27 @@ impl Payload {
     /// Converts a parsed JSON value.
     pub fn from_value(value: Value) -> Result<Self, ParseError> {
         let map = de::into_object(value)?;
-        let has = |k: &str| map.contains_key(k);
-        Ok(
-            if has("forwardedStatusCode") || has("forwardedErrorMessage") {
-                Self::ErrorReply(de::from_object(map, "")?)
-            } else if has("function") {
-                Self::Function(de::from_object(map, "")?)
-            } else if has("event_type") || has("aggregateID") || has("event_payload") {
-                Self::Event(de::from_object(map, "")?)
-            } else if has("fullMethod") || (has("request") && has("instanceID")) {
-                if has("response") {
-                    Self::Response(de::from_object(map, "")?)
-                } else {
-                    Self::Request(de::from_object(map, "")?)
-                }
-            } else if has("set_user_metadata")
-                || has("append_claims")
-                || has("append_log_claims")
-                || has("append_attribute")
-            {
-                Self::FunctionReply(de::from_object(map, "")?)
-            } else {
-                Self::Other(map)
-            },
-        )
+        Ok(match Shape::of(|k| map.contains_key(k)) {
+            Shape::ErrorReply => Self::ErrorReply(de::from_object(map, "")?),
+            Shape::Function => Self::Function(de::from_object(map, "")?),
+            Shape::Event => Self::Event(de::from_object(map, "")?),
+            Shape::Response => Self::Response(de::from_object(map, "")?),
+            Shape::Request => Self::Request(de::from_object(map, "")?),
+            Shape::FunctionReply => Self::FunctionReply(de::from_object(map, "")?),
+            Shape::Other => Self::Other(map),
+        })
     }
 
     pub(crate) fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
-        let has = |k: &str| object.has(k);
-        Some(
-            if has("forwardedStatusCode") || has("forwardedErrorMessage") {
-                Self::ErrorReply(object.into_typed()?)
-            } else if has("function") {
-                Self::Function(object.into_typed()?)
-            } else if has("event_type") || has("aggregateID") || has("event_payload") {
-                Self::Event(object.into_typed()?)
-            } else if has("fullMethod") || (has("request") && has("instanceID")) {
-                if has("response") {
-                    Self::Response(object.into_typed()?)
-                } else {
-                    Self::Request(object.into_typed()?)
-                }
-            } else if has("set_user_metadata")
-                || has("append_claims")
-                || has("append_log_claims")
-                || has("append_attribute")
-            {
-                Self::FunctionReply(object.into_typed()?)
-            } else {
-                Self::Other(object.into_typed()?)
-            },
-        )
+        Some(match Shape::of(|k| object.has(k)) {
+            Shape::ErrorReply => Self::ErrorReply(object.into_typed()?),
+            Shape::Function => Self::Function(object.into_typed()?),
+            Shape::Event => Self::Event(object.into_typed()?),
+            Shape::Response => Self::Response(object.into_typed()?),
+            Shape::Request => Self::Request(object.into_typed()?),
+            Shape::FunctionReply => Self::FunctionReply(object.into_typed()?),
+            Shape::Other => Self::Other(object.into_typed()?),
+        })
     }
 
     /// The type: `event_type` of an event, `fullMethod` of a request/response (or
@@ -552,6 +522,44 @@ impl Payload {
     /// The payload as compact JSON bytes.
     pub fn to_vec(&self) -> Vec<u8> {
         de::to_vec(self)
+    }
+}
+
+/// Which [`Payload`] an object is, from the keys it has.
+#[derive(Clone, Copy)]
+enum Shape {
+    ErrorReply,
+    Function,
+    Event,
+    Response,
+    Request,
+    FunctionReply,
+    Other,
+}
+
+impl Shape {
+    fn of(has: impl Fn(&str) -> bool) -> Self {
+        if has("forwardedStatusCode") || has("forwardedErrorMessage") {
+            Self::ErrorReply
+        } else if has("function") {
+            Self::Function
+        } else if has("event_type") || has("aggregateID") || has("event_payload") {
+            Self::Event
+        } else if has("fullMethod") || (has("request") && has("instanceID")) {
+            if has("response") {
+                Self::Response
+            } else {
+                Self::Request
+            }
+        } else if has("set_user_metadata")
+            || has("append_claims")
+            || has("append_log_claims")
+            || has("append_attribute")
+        {
+            Self::FunctionReply
+        } else {
+            Self::Other
+        }
     }
 }
 

@@ -315,34 +315,24 @@ impl Event {
 
     /// Converts a parsed JSON value.
     pub fn from_value(value: Value) -> Result<Self, ParseError> {
-        let raw: RawEvent<Value> = de::from_value(value, "")?;
-        let data = match EventKind::from_wire(&raw.event) {
-            EventKind::Pageview => Data::Pageview(de::from_value(raw.data, "data")?),
-            EventKind::Event => Data::Event(de::from_value(raw.data, "data")?),
-            EventKind::Goal => Data::Goal(de::from_value(raw.data, "data")?),
-            EventKind::Alert => Data::Alert(de::from_value(raw.data, "data")?),
-            EventKind::Test => Data::Test(de::from_value(raw.data, "data")?),
-            _ => Data::Other(raw.data),
-        };
-        Ok(Self {
-            event: raw.event,
-            timestamp: raw.timestamp,
-            data,
-            extra: raw.extra,
-        })
+        Self::from_parts(de::from_value::<RawEvent<Value>>(value, "")?)
     }
 
     pub(crate) fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
-        let raw: RawEvent<&RawValue> = object.into_typed()?;
+        Self::from_parts(object.into_typed::<RawEvent<&RawValue>>()?).ok()
+    }
+
+    /// The event from its envelope, `data` read by the event name (either path).
+    fn from_parts<D: de::Fragment>(raw: RawEvent<D>) -> Result<Self, D::Error> {
         let data = match EventKind::from_wire(&raw.event) {
-            EventKind::Pageview => Data::Pageview(de::from_raw_object(raw.data)?),
-            EventKind::Event => Data::Event(de::from_raw_object(raw.data)?),
-            EventKind::Goal => Data::Goal(de::from_raw_object(raw.data)?),
-            EventKind::Alert => Data::Alert(de::from_raw_object(raw.data)?),
-            EventKind::Test => Data::Test(de::from_raw_object(raw.data)?),
-            _ => Data::Other(de::from_raw(raw.data)?),
+            EventKind::Pageview => Data::Pageview(raw.data.typed("data")?),
+            EventKind::Event => Data::Event(raw.data.typed("data")?),
+            EventKind::Goal => Data::Goal(raw.data.typed("data")?),
+            EventKind::Alert => Data::Alert(raw.data.typed("data")?),
+            EventKind::Test => Data::Test(raw.data.typed("data")?),
+            _ => Data::Other(raw.data.value()?),
         };
-        Some(Self {
+        Ok(Self {
             event: raw.event,
             timestamp: raw.timestamp,
             data,

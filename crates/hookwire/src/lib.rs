@@ -113,6 +113,8 @@
 //!   with `axum`, also the PostgreSQL replay guard shared by several receiver instances.
 //! - **`axum`**: the receiver extractor and middleware (`hookwire::axum`).
 //! - **`redis`**: the Redis replay guard shared by several receiver instances (implies `axum`).
+//! - **`api`**: the management API a service mounts for its own customers (`hookwire::api`;
+//!   implies `dispatch`).
 //! - **`full`**: all of the above.
 //!
 //! [`Dispatcher`]: https://docs.rs/hookwire-dispatch
@@ -141,6 +143,12 @@ pub use hookwire_dispatch as dispatch;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 #[doc(inline)]
 pub use hookwire_axum as axum;
+
+/// The management API for the service's customers (`hookwire-api`).
+#[cfg(feature = "api")]
+#[cfg_attr(docsrs, doc(cfg(feature = "api")))]
+#[doc(inline)]
+pub use hookwire_api as api;
 
 #[cfg(test)]
 mod tests {

@@ -52,7 +52,7 @@ use crate::model::{
     EndpointStatus, EnqueueResult, NewDelivery, NewMessage, RateLimit, SecretHeader, UnixMillis,
     new_id,
 };
-use crate::store::{Store, StoreError, StoreResult};
+use crate::store::{PurgeCutoffs, Store, StoreError, StoreResult};
 use hookwire_events::Family;
 use hookwire_retry::{EndpointHealth, HealthPolicy, RetryPolicy};
 use hookwire_signature::{Scheme, Secret};
@@ -94,6 +94,7 @@ macro_rules! store_conformance_suite {
             lease_expiry_allows_reclaim,
             stolen_lease_is_lost,
             renew_lease_extends,
+            renew_leases_batch_reports_lost,
             complete_retry_delivered_failed,
             complete_requires_lease,
             release_returns_to_queue,
@@ -106,6 +107,8 @@ macro_rules! store_conformance_suite {
             attempt_queries,
             queue_depth_and_next_due,
             concurrent_claimers_disjoint,
+            purge_by_age,
+            purge_in_bounded_steps_and_payloads,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -166,6 +169,7 @@ pub fn endpoint(tenant: &str) -> Endpoint {
         updated_at: T0,
         last_triggered_at: None,
         sealed: false,
+        metadata: Default::default(),
     }
 }
 
@@ -1041,6 +1045,60 @@ pub async fn renew_lease_extends(store: Arc<dyn Store>) {
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
 
+/// `renew_leases` renews every lease the worker holds in one call and returns the ids it does
+/// not hold (another worker's, released, unknown), leaving those unchanged.
+pub async fn renew_leases_batch_reports_lost(store: Arc<dyn Store>) {
+    let a = add_endpoint(&*store, "t1", false).await;
+    let mut d = Vec::new();
+    for _ in 0..4 {
+        d.extend(send(&*store, "t1", &[&a], T0, T0).await);
+    }
+    let lease = Duration::from_secs(5);
+    assert_eq!(store.claim("w1", T0, lease, 3).await.unwrap().len(), 3);
+    assert_eq!(store.claim("w2", T0, lease, 1).await.unwrap().len(), 1);
+    let mine: Vec<String> = {
+        let held = store
+            .list_deliveries(&DeliveryFilter::default())
+            .await
+            .unwrap();
+        held.into_iter()
+            .filter(|x| x.lease_owner.as_deref() == Some("w1"))
+            .map(|x| x.id)
+            .collect()
+    };
+    assert_eq!(mine.len(), 3);
+    let theirs = d.iter().find(|id| !mine.contains(id)).unwrap().clone();
+    store.release(&mine[2], "w1", T0).await.unwrap();
+    let ask = vec![
+        mine[0].clone(),
+        mine[1].clone(),
+        mine[2].clone(),
+        theirs.clone(),
+        "dlv_missing".to_owned(),
+    ];
+    let mut lost = store.renew_leases("w1", &ask, T0 + 60 * SEC).await.unwrap();
+    lost.sort();
+    let mut expected = vec![mine[2].clone(), theirs.clone(), "dlv_missing".to_owned()];
+    expected.sort();
+    assert_eq!(lost, expected);
+    for id in &mine[..2] {
+        assert_eq!(get(&*store, id).await.lease_expires_at, Some(T0 + 60 * SEC));
+    }
+    assert_eq!(
+        get(&*store, &theirs).await.lease_expires_at,
+        Some(T0 + 5 * SEC)
+    );
+    assert_eq!(get(&*store, &mine[2]).await.state, DeliveryState::Pending);
+    // Past the old expiry only the released and the unrenewed one are claimable.
+    let again = store.claim("w3", T0 + 30 * SEC, LEASE, 10).await.unwrap();
+    let mut ids: Vec<String> = again.into_iter().map(|c| c.delivery.id).collect();
+    ids.sort();
+    let mut want = vec![mine[2].clone(), theirs];
+    want.sort();
+    assert_eq!(ids, want);
+    assert!(store.renew_leases("w1", &[], T0).await.unwrap().is_empty());
+}
+
 /// `complete` records the attempt and applies retry / delivered / failed atomically.
 pub async fn complete_retry_delivered_failed(store: Arc<dyn Store>) {
     let a = add_endpoint(&*store, "t1", false).await;
@@ -1630,4 +1688,201 @@ pub async fn concurrent_claimers_disjoint(store: Arc<dyn Store>) {
             .unwrap()
             .is_empty()
     );
+}
+
+// ---- retention ----------------------------------------------------------------------------------
+
+/// Claims the one due delivery `id` at `at` and completes it with one attempt made at `at`.
+async fn finish(store: &dyn Store, id: &str, at: i64, completion: Completion) {
+    let claimed = store.claim("w", at, LEASE, 1).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let d = &claimed[0].delivery;
+    assert_eq!(d.id, id);
+    let ok = completion == Completion::Delivered;
+    let a = attempt(d, at, Some(if ok { 200 } else { 500 }), ok);
+    store.complete(id, "w", &a, completion).await.unwrap();
+}
+
+async fn gone(store: &dyn Store, message: &str) -> bool {
+    store.get_message(message).await.unwrap().is_none()
+        && store
+            .attempts_for_message(message)
+            .await
+            .unwrap()
+            .is_empty()
+}
+
+async fn message_of(store: &dyn Store, delivery: &str) -> String {
+    store
+        .get_delivery(delivery)
+        .await
+        .unwrap()
+        .unwrap()
+        .message_id
+}
+
+/// `purge` by age: delivered messages past their cutoff go with their deliveries and
+/// attempts, failed ones only past theirs, a recent attempt keeps a message, unfinished ones
+/// are never touched, and a purged idempotency key is free again.
+pub async fn purge_by_age(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    let ep = add_endpoint(s, "t", false).await;
+    let ep2 = add_endpoint(s, "t", false).await;
+    let at = T0 + SEC;
+
+    // Old and delivered; old and delivered with an idempotency key; old and failed; old with
+    // one delivery delivered and one failed; old, delivered, redelivered recently.
+    let delivered = send(s, "t", &[&ep], T0, T0).await.remove(0);
+    finish(s, &delivered, at, Completion::Delivered).await;
+    let keyed = message("t", T0, Some("key-1"));
+    let keyed_dlv = new_id("dlv");
+    s.enqueue(
+        &keyed,
+        &[NewDelivery {
+            id: keyed_dlv.clone(),
+            endpoint_id: ep.id.clone(),
+            next_attempt_at: T0,
+        }],
+    )
+    .await
+    .unwrap();
+    finish(s, &keyed_dlv, at, Completion::Delivered).await;
+    let failed = send(s, "t", &[&ep], T0, T0).await.remove(0);
+    finish(s, &failed, at, Completion::Failed).await;
+    let mixed = send(s, "t", &[&ep, &ep2], T0, T0).await;
+    finish(s, &mixed[0], at, Completion::Delivered).await;
+    finish(s, &mixed[1], at, Completion::Failed).await;
+    let redelivered = send(s, "t", &[&ep], T0, T0).await.remove(0);
+    finish(s, &redelivered, at, Completion::Delivered).await;
+    s.redeliver(&redelivered, T0 + 200 * SEC).await.unwrap();
+    finish(s, &redelivered, T0 + 200 * SEC, Completion::Delivered).await;
+    // Young and delivered; old and still pending (never touched, whatever the cutoffs).
+    let young = send(s, "t", &[&ep], T0 + 100 * SEC, T0 + 100 * SEC)
+        .await
+        .remove(0);
+    finish(s, &young, T0 + 101 * SEC, Completion::Delivered).await;
+    let pending = send(s, "t", &[&ep], T0, T0 + 10_000 * SEC).await.remove(0);
+
+    let ids = [
+        &delivered,
+        &keyed_dlv,
+        &failed,
+        &mixed[0],
+        &redelivered,
+        &young,
+        &pending,
+    ];
+    let mut msgs = Vec::new();
+    for id in ids {
+        msgs.push(message_of(s, id).await);
+    }
+    let [
+        m_delivered,
+        m_keyed,
+        m_failed,
+        m_mixed,
+        m_redelivered,
+        m_young,
+        m_pending,
+    ] = <[String; 7]>::try_from(msgs).unwrap();
+
+    // Delivered older than T0+50 s go; failed ones are kept until their own, later cutoff.
+    let step = PurgeCutoffs::new(T0 + 50 * SEC, T0);
+    let r = s.purge(&step, 100).await.unwrap();
+    assert_eq!(
+        (r.messages, r.deliveries, r.attempts, r.payloads),
+        (2, 2, 2, 0)
+    );
+    assert!(gone(s, &m_delivered).await && gone(s, &m_keyed).await);
+    assert!(s.get_delivery(&delivered).await.unwrap().is_none());
+    for kept in [&m_failed, &m_mixed, &m_redelivered, &m_young, &m_pending] {
+        assert!(s.get_message(kept).await.unwrap().is_some(), "{kept}");
+    }
+    // The purged message's idempotency key is free again.
+    let again = message("t", T0 + 300 * SEC, Some("key-1"));
+    assert!(matches!(
+        s.enqueue(&again, &[]).await.unwrap(),
+        EnqueueResult::Created { .. }
+    ));
+    // Nothing more under the same cutoffs (the message just enqueued is young).
+    assert!(s.purge(&step, 100).await.unwrap().is_empty());
+
+    // The failed cutoff reaches the failed and the mixed message (3 deliveries, 3 attempts).
+    let r = s
+        .purge(&PurgeCutoffs::new(T0 + 50 * SEC, T0 + 50 * SEC), 100)
+        .await
+        .unwrap();
+    assert_eq!((r.messages, r.deliveries, r.attempts), (2, 3, 3));
+    assert!(gone(s, &m_failed).await && gone(s, &m_mixed).await);
+    // Kept: the redelivered one (an attempt at T0+200 s), the young one, the pending one.
+    for kept in [&m_redelivered, &m_young, &m_pending] {
+        assert!(s.get_message(kept).await.unwrap().is_some(), "{kept}");
+    }
+    assert_eq!(
+        s.attempts_for_message(&m_redelivered).await.unwrap().len(),
+        2
+    );
+
+    // Far in the future: everything that ended goes; the pending delivery stays claimable.
+    let far = T0 + 1_000_000 * SEC;
+    let r = s.purge(&PurgeCutoffs::new(far, far), 100).await.unwrap();
+    assert_eq!(
+        r.messages, 3,
+        "redelivered, young and the re-used key's message"
+    );
+    assert!(s.get_message(&m_pending).await.unwrap().is_some());
+    assert_eq!(s.queue_depth().await.unwrap(), 1);
+    let claimed = s.claim("w", T0 + 10_000 * SEC, LEASE, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].delivery.id, pending);
+    assert_eq!(claimed[0].message.id, m_pending);
+    assert!(!claimed[0].message.payload.is_empty());
+}
+
+/// Bounded steps: at most `limit` messages per call, oldest first; payloads dropped
+/// without touching rows or attempt logs, never for unfinished messages.
+pub async fn purge_in_bounded_steps_and_payloads(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    let ep = add_endpoint(s, "t", false).await;
+    let mut done = Vec::new();
+    for i in 0..5 {
+        let id = send(s, "t", &[&ep], T0 + i * SEC, T0).await.remove(0);
+        finish(s, &id, T0 + 10 * SEC, Completion::Delivered).await;
+        done.push(message_of(s, &id).await);
+    }
+    let pending = send(s, "t", &[&ep], T0, T0 + 10_000 * SEC).await.remove(0);
+    let m_pending = message_of(s, &pending).await;
+
+    // Payloads first (rows kept: the delivered cutoff is before everything).
+    let cutoffs = PurgeCutoffs::new(T0 - SEC, T0 - SEC).drop_payloads_before(T0 + 100 * SEC);
+    let r = s.purge(&cutoffs, 3).await.unwrap();
+    assert_eq!((r.messages, r.payloads), (0, 3));
+    let r = s.purge(&cutoffs, 3).await.unwrap();
+    assert_eq!((r.messages, r.payloads), (0, 2));
+    assert_eq!(s.purge(&cutoffs, 3).await.unwrap().payloads, 0);
+    for m in &done {
+        let msg = s.get_message(m).await.unwrap().unwrap();
+        assert!(msg.payload.is_empty(), "{m}");
+        assert_eq!(
+            s.attempts_for_message(m).await.unwrap().len(),
+            1,
+            "log kept"
+        );
+    }
+    let kept = s.get_message(&m_pending).await.unwrap().unwrap();
+    assert!(
+        !kept.payload.is_empty(),
+        "a pending message keeps its payload"
+    );
+
+    // Then the rows, two per step, oldest first.
+    let cutoffs = PurgeCutoffs::new(T0 + 100 * SEC, T0 + 100 * SEC);
+    let r = s.purge(&cutoffs, 2).await.unwrap();
+    assert_eq!(r.messages, 2);
+    assert!(gone(s, &done[0]).await && gone(s, &done[1]).await);
+    assert!(!gone(s, &done[2]).await);
+    assert_eq!(s.purge(&cutoffs, 2).await.unwrap().messages, 2);
+    assert_eq!(s.purge(&cutoffs, 2).await.unwrap().messages, 1);
+    assert!(s.purge(&cutoffs, 2).await.unwrap().is_empty());
+    assert_eq!(s.queue_depth().await.unwrap(), 1);
 }

@@ -465,6 +465,17 @@ impl Store for MemoryStore {
                         .as_ref()
                         .is_none_or(|m| *m == d.message_id)
                     && filter.state.is_none_or(|s| s == d.state)
+                    && filter.created_from.is_none_or(|t| d.created_at >= t)
+                    && filter.created_before.is_none_or(|t| d.created_at < t)
+                    && filter.after.is_none_or(|k| (d.created_at, d.seq) < k)
+                    && (filter.tenant.is_none() && filter.event_type.is_none()
+                        || g.messages.get(&d.message_id).is_some_and(|m| {
+                            filter.tenant.as_ref().is_none_or(|t| *t == m.tenant)
+                                && filter
+                                    .event_type
+                                    .as_ref()
+                                    .is_none_or(|e| *e == m.event_type)
+                        }))
             })
             .collect();
         list.sort_by_key(|d| std::cmp::Reverse((d.created_at, d.seq)));
@@ -578,6 +589,24 @@ impl Store for MemoryStore {
         g.held(delivery_id, worker)?;
         g.update(delivery_id, |d| d.lease_expires_at = Some(until));
         Ok(())
+    }
+
+    async fn renew_leases(
+        &self,
+        worker: &str,
+        delivery_ids: &[String],
+        until: UnixMillis,
+    ) -> StoreResult<Vec<String>> {
+        let mut g = self.lock();
+        let mut lost = Vec::new();
+        for id in delivery_ids {
+            if g.held(id, worker).is_ok() {
+                g.update(id, |d| d.lease_expires_at = Some(until));
+            } else {
+                lost.push(id.clone());
+            }
+        }
+        Ok(lost)
     }
 
     async fn complete(

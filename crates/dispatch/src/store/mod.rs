@@ -331,6 +331,32 @@ pub trait Store: Any + Send + Sync + std::fmt::Debug {
         until: UnixMillis,
     ) -> StoreResult<()>;
 
+    /// Extends `worker`'s leases on `delivery_ids` to `until` and returns the ids among them
+    /// whose lease `worker` no longer holds (those are left as they are; the rest are
+    /// renewed). The engine calls this for everything a claim loop holds, every third of the
+    /// lease.
+    ///
+    /// The default renews one by one with [`renew_lease`](Self::renew_lease); backends
+    /// override it with one statement.
+    async fn renew_leases(
+        &self,
+        worker: &str,
+        delivery_ids: &[String],
+        until: UnixMillis,
+    ) -> StoreResult<Vec<String>> {
+        let mut lost = Vec::new();
+        for id in delivery_ids {
+            match self.renew_lease(id, worker, until).await {
+                Ok(()) => {}
+                Err(StoreError::LeaseLost(_) | StoreError::NotFound { .. }) => {
+                    lost.push(id.clone())
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(lost)
+    }
+
     /// Records an attempt and applies the worker's decision in one transaction, only while
     /// `worker` holds the lease ([`StoreError::LeaseLost`] otherwise, [`StoreError::NotFound`]
     /// for an unknown delivery; nothing is written then).

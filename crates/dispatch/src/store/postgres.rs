@@ -757,7 +757,18 @@ impl Store for PostgresStore {
         let rows = self
             .query(
                 &self.inner.sql.list_deliveries,
-                &[&filter.endpoint_id, &filter.message_id, &state, &limit],
+                &[
+                    &filter.endpoint_id,
+                    &filter.message_id,
+                    &state,
+                    &limit,
+                    &filter.created_from,
+                    &filter.created_before,
+                    &filter.after.map(|k| k.0),
+                    &filter.after.map(|k| k.1),
+                    &filter.tenant,
+                    &filter.event_type,
+                ],
             )
             .await?;
         rows.iter().map(|r| rows::delivery(r, 0)).collect()
@@ -879,6 +890,30 @@ impl Store for PostgresStore {
             return Err(self.lease_error(delivery_id).await);
         }
         Ok(())
+    }
+
+    async fn renew_leases(
+        &self,
+        worker: &str,
+        delivery_ids: &[String],
+        until: UnixMillis,
+    ) -> StoreResult<Vec<String>> {
+        // One statement for the batch; it returns the ids it renewed.
+        let rows = self
+            .query(
+                &self.inner.sql.renew_leases,
+                &[&delivery_ids, &worker, &until],
+            )
+            .await?;
+        let mut renewed = std::collections::HashSet::with_capacity(rows.len());
+        for row in &rows {
+            renewed.insert(row.try_get::<_, String>(0).map_err(db_err)?);
+        }
+        Ok(delivery_ids
+            .iter()
+            .filter(|id| !renewed.contains(id.as_str()))
+            .cloned()
+            .collect())
     }
 
     async fn complete(

@@ -441,6 +441,32 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn renew_leases(
+        &self,
+        worker: &str,
+        delivery_ids: &[String],
+        until: UnixMillis,
+    ) -> StoreResult<Vec<String>> {
+        let (ids, worker) = (delivery_ids.to_vec(), worker.to_owned());
+        // One write job: one transaction (and one fsync) for the whole batch.
+        self.write(move |c| {
+            let mut renew = c
+                .prepare_cached(
+                    "UPDATE deliveries SET lease_expires_at = ?3 \
+                     WHERE id = ?1 AND state = 'in_flight' AND lease_owner = ?2",
+                )
+                .map_err(db_err)?;
+            let mut lost = Vec::new();
+            for id in ids {
+                if renew.execute(params![id, worker, until]).map_err(db_err)? == 0 {
+                    lost.push(id);
+                }
+            }
+            Ok(lost)
+        })
+        .await
+    }
+
     async fn complete(
         &self,
         delivery_id: &str,

@@ -13,8 +13,10 @@ use crate::model::now_millis;
 use crate::store::{StoreError, StoreResult};
 
 /// The migrations, in order: (version, name, SQL).
-pub(super) const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "init", include_str!("migrations/0001_init.sql"))];
+pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "init", include_str!("migrations/0001_init.sql")),
+    (2, "listing", include_str!("migrations/0002_listing.sql")),
+];
 
 /// The advisory-lock namespace of migrations (first key of the two-int lock).
 const LOCK_SPACE: i32 = 0x686b_7731; // "hkw1"

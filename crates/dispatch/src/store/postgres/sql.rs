@@ -41,6 +41,7 @@ pub(super) struct Sql {
     pub(super) claim_candidates: String,
     pub(super) claim_update: String,
     pub(super) renew_lease: String,
+    pub(super) renew_leases: String,
     pub(super) complete: String,
     pub(super) release: String,
     pub(super) fail_pending: String,
@@ -115,6 +116,13 @@ impl Sql {
                  WHERE ($1::text IS NULL OR d.endpoint_id = $1) \
                  AND ($2::text IS NULL OR d.message_id = $2) \
                  AND ($3::text IS NULL OR d.state = $3) \
+                 AND ($5::bigint IS NULL OR d.created_at >= $5) \
+                 AND ($6::bigint IS NULL OR d.created_at < $6) \
+                 AND ($7::bigint IS NULL OR (d.created_at, d.seq) < ($7, $8::bigint)) \
+                 AND (($9::text IS NULL AND $10::text IS NULL) OR EXISTS ( \
+                     SELECT 1 FROM {s}.messages m WHERE m.id = d.message_id \
+                     AND ($9::text IS NULL OR m.tenant = $9) \
+                     AND ($10::text IS NULL OR m.event_type = $10))) \
                  ORDER BY d.created_at DESC, d.seq DESC LIMIT $4"
             ),
             // The head of each enabled FIFO endpoint, when it is claimable: the oldest
@@ -165,6 +173,11 @@ impl Sql {
             renew_lease: format!(
                 "UPDATE {s}.deliveries SET lease_expires_at = $3 \
                  WHERE id = $1 AND state = 'in_flight' AND lease_owner = $2"
+            ),
+            renew_leases: format!(
+                "UPDATE {s}.deliveries SET lease_expires_at = $3 \
+                 WHERE id = ANY($1) AND state = 'in_flight' AND lease_owner = $2 \
+                 RETURNING id"
             ),
             // One statement, so one round trip and atomic without BEGIN/COMMIT: the delivery
             // changes only while the worker holds the lease, and the attempt row and the

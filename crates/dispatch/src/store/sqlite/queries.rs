@@ -441,6 +441,34 @@ pub(super) fn list_deliveries_on(
         args.push(Value::Text(s.as_str().to_owned()));
         sql.push_str(&format!(" AND state = ?{}", args.len()));
     }
+    if let Some(t) = filter.created_from {
+        args.push(Value::Integer(t));
+        sql.push_str(&format!(" AND created_at >= ?{}", args.len()));
+    }
+    if let Some(t) = filter.created_before {
+        args.push(Value::Integer(t));
+        sql.push_str(&format!(" AND created_at < ?{}", args.len()));
+    }
+    if let Some((at, seq)) = filter.after {
+        args.push(Value::Integer(at));
+        args.push(Value::Integer(seq));
+        let n = args.len();
+        sql.push_str(&format!(" AND (created_at, seq) < (?{}, ?{n})", n - 1));
+    }
+    // Tenant and event type live on the message: a correlated primary-key probe per row keeps
+    // the scan on the (created_at, seq) or (endpoint_id, created_at, seq) index, in order.
+    if filter.tenant.is_some() || filter.event_type.is_some() {
+        sql.push_str(" AND EXISTS (SELECT 1 FROM messages m WHERE m.id = deliveries.message_id");
+        if let Some(t) = &filter.tenant {
+            args.push(Value::Text(t.clone()));
+            sql.push_str(&format!(" AND m.tenant = ?{}", args.len()));
+        }
+        if let Some(e) = &filter.event_type {
+            args.push(Value::Text(e.clone()));
+            sql.push_str(&format!(" AND m.event_type = ?{}", args.len()));
+        }
+        sql.push(')');
+    }
     let limit = filter.limit.unwrap_or(DEFAULT_LIST_LIMIT);
     args.push(Value::Integer(to_i64(limit as u64)));
     sql.push_str(&format!(

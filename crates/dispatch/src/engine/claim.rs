@@ -1,0 +1,216 @@
+//! The claim loops: take a permit per delivery, claim due deliveries in batches, run each in
+//! its own task; and shutdown's drain.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hookwire_retry::SeededJitter;
+use tokio::sync::OwnedSemaphorePermit;
+use tracing::Instrument as _;
+
+use super::{Drained, Engine, attempt};
+use crate::model::{ClaimedDelivery, UnixMillis};
+
+/// A random source for retry jitter: the OS's, else the clock's nanoseconds.
+fn jitter_source(engine: &Engine) -> SeededJitter {
+    SeededJitter::from_entropy().unwrap_or_else(|_| {
+        let nanos = engine
+            .clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        SeededJitter::new(nanos)
+    })
+}
+
+/// Waits for a first permit, then takes as many more as are free, up to a claim batch.
+/// `None` on shutdown.
+async fn permits(
+    engine: &Engine,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) -> Option<Vec<OwnedSemaphorePermit>> {
+    let first = tokio::select! {
+        p = Arc::clone(&engine.permits).acquire_owned() => p.ok()?,
+        _ = shutdown.changed() => return None,
+    };
+    let mut permits = vec![first];
+    while permits.len() < engine.settings.claim_batch {
+        match Arc::clone(&engine.permits).try_acquire_owned() {
+            Ok(p) => permits.push(p),
+            Err(_) => break,
+        }
+    }
+    Some(permits)
+}
+
+/// One claim loop (number `n` of this process).
+pub(crate) async fn run(engine: Arc<Engine>, n: usize) {
+    let worker: Arc<str> = format!("{}-{n}", engine.instance).into();
+    let mut shutdown = engine.shutdown.subscribe();
+    let mut rng = jitter_source(&engine);
+    // Nothing is claimed before the store passed the at-rest check (keys, migration).
+    while let Err(e) = engine.ready().await {
+        tracing::error!(worker = %worker, error = %e, "store refused: not delivering");
+        tokio::select! {
+            _ = tokio::time::sleep(engine.settings.poll_interval) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let Some(permits) = permits(&engine, &mut shutdown).await else {
+            break;
+        };
+        let notified = engine.wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let now = engine.clock.now_millis();
+        let claimed = match engine
+            .store
+            .claim(&worker, now, engine.settings.lease, permits.len())
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(worker = %worker, error = %e, "claim failed");
+                drop(permits);
+                tokio::select! {
+                    _ = tokio::time::sleep(engine.settings.poll_interval) => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+        };
+        if claimed.is_empty() {
+            drop(permits);
+            let sleep_for = idle_sleep(&engine, now).await;
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = engine.store.wait_for_work(sleep_for) => {}
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        if engine.is_stopping() {
+            for cd in &claimed {
+                release(&engine, &cd.delivery.id, &worker, engine.clock.now_millis()).await;
+            }
+            break;
+        }
+        let mut permits = permits.into_iter();
+        for cd in claimed {
+            let Some(permit) = permits.next() else {
+                // The store returned more than asked; give the rest back.
+                release(&engine, &cd.delivery.id, &worker, engine.clock.now_millis()).await;
+                continue;
+            };
+            spawn_attempt(
+                &engine,
+                &worker,
+                cd,
+                permit,
+                SeededJitter::new(rng.next_u64()),
+            );
+        }
+    }
+}
+
+/// How long an idle claim loop sleeps: until the next due delivery, at most the poll
+/// interval (which also bounds how late an expired lease is noticed).
+async fn idle_sleep(engine: &Engine, now: UnixMillis) -> Duration {
+    match engine.store.next_due().await {
+        Ok(Some(due)) if due > now => Duration::from_millis(u64::try_from(due - now).unwrap_or(0))
+            .min(engine.settings.poll_interval),
+        _ => engine.settings.poll_interval,
+    }
+}
+
+/// Runs one claimed delivery in its own task, holding `permit` until it is finished.
+fn spawn_attempt(
+    engine: &Arc<Engine>,
+    worker: &Arc<str>,
+    cd: ClaimedDelivery,
+    permit: OwnedSemaphorePermit,
+    rng: SeededJitter,
+) {
+    let id = cd.delivery.id.clone();
+    let lease_until = cd.delivery.lease_expires_at.unwrap_or_else(|| {
+        engine
+            .clock
+            .now_millis()
+            .saturating_add(super::clock::millis(engine.settings.lease))
+    });
+    engine.in_flight.insert(id.clone(), worker, lease_until);
+    let span = tracing::info_span!(
+        "hookwire.attempt",
+        delivery = %cd.delivery.id,
+        message = %cd.message.id,
+        endpoint = %cd.endpoint.id,
+        attempt = cd.delivery.attempts + 1,
+    );
+    let task = {
+        let engine = Arc::clone(engine);
+        let worker = Arc::clone(worker);
+        let id = id.clone();
+        tokio::spawn(
+            async move {
+                attempt::run(&engine, &worker, cd, rng).await;
+                drop(permit);
+                engine.in_flight.finish(&id);
+            }
+            .instrument(span),
+        )
+    };
+    engine.in_flight.set_task(&id, task.abort_handle());
+}
+
+/// Gives a claimed delivery back unattempted, due at `at`. Returns whether the store took it.
+pub(crate) async fn release(engine: &Engine, delivery: &str, worker: &str, at: UnixMillis) -> bool {
+    match engine.store.release(delivery, worker, at).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::debug!(delivery, error = %e, "release failed");
+            false
+        }
+    }
+}
+
+/// Waits up to `deadline` for the claim loops to stop and held deliveries to finish, then
+/// aborts and gives back the rest.
+pub(crate) async fn drain(engine: &Arc<Engine>, deadline: Duration) -> Drained {
+    let until = tokio::time::Instant::now() + deadline;
+    // Let claim loops notice the signal (they release what they claim after it).
+    let loops: Vec<_> = {
+        let mut t = engine.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        let n = engine.settings.workers.min(t.len());
+        t.drain(..n).collect()
+    };
+    for l in loops {
+        let abort = l.abort_handle();
+        if tokio::time::timeout_at(until, l).await.is_err() {
+            abort.abort();
+        }
+    }
+    let before = engine.in_flight.finished();
+    loop {
+        let changed = engine.in_flight.changed();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        if engine.in_flight.len() == 0 {
+            break;
+        }
+        if tokio::time::timeout_at(until, changed).await.is_err() {
+            break;
+        }
+    }
+    let finished = engine.in_flight.finished() - before;
+    let mut released = 0;
+    for (delivery, worker) in engine.in_flight.abort_all() {
+        if release(engine, &delivery, &worker, engine.clock.now_millis()).await {
+            released += 1;
+        }
+    }
+    Drained { finished, released }
+}

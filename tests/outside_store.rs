@@ -14,7 +14,8 @@ use hookwire_dispatch::model::{
     EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
 };
 use hookwire_dispatch::store::{
-    EndpointChange, PurgeCutoffs, PurgeReport, Store, StoreError, StoreResult,
+    EndpointChange, EndpointRewrite, PurgeCutoffs, PurgeReport, RewriteBatch, Store, StoreError,
+    StoreResult,
 };
 use tokio::sync::Notify;
 
@@ -140,6 +141,37 @@ impl Store for MapStore {
         changed.id = id.to_owned();
         *stored = changed.clone();
         Ok(changed)
+    }
+
+    async fn rewrite_endpoints(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        mut rewrite: EndpointRewrite,
+    ) -> StoreResult<RewriteBatch> {
+        let mut s = self.lock();
+        let mut ids: Vec<String> = s
+            .endpoints
+            .keys()
+            .filter(|id| after.is_none_or(|a| id.as_str() > a))
+            .cloned()
+            .collect();
+        ids.sort();
+        ids.truncate(limit);
+        let mut batch = RewriteBatch::default();
+        for id in ids {
+            if let Some((_, stored)) = s.endpoints.get_mut(&id) {
+                let mut changed = stored.clone();
+                batch.seen += 1;
+                if rewrite(&mut changed) {
+                    changed.id.clone_from(&id);
+                    *stored = changed;
+                    batch.rewritten += 1;
+                }
+            }
+            batch.last_id = Some(id);
+        }
+        Ok(batch)
     }
 
     async fn delete_endpoint(&self, id: &str) -> StoreResult<bool> {

@@ -25,6 +25,7 @@ fn endpoint() -> Endpoint {
         secrets: Vec::new(),
         auth: Default::default(),
         headers: Vec::new(),
+        secret_headers: Vec::new(),
         timeout_ms: 5_000,
         retry: hookwire_retry::RetryPolicy::standard_webhooks(),
         health_policy: Default::default(),
@@ -37,6 +38,7 @@ fn endpoint() -> Endpoint {
         created_at: 0,
         updated_at: 0,
         last_triggered_at: None,
+        sealed: false,
         metadata: Default::default(),
     }
 }

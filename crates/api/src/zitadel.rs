@@ -197,11 +197,10 @@ pub async fn load(
     dispatcher: &Dispatcher,
     tenant: &str,
 ) -> Result<(Vec<Target>, Vec<Execution>), DispatchError> {
+    // Decrypted records: the executor signs with the targets' keys.
     let eps = dispatcher
-        .store()
-        .list_endpoints(&instance_tenant(tenant))
-        .await
-        .map_err(DispatchError::from)?;
+        .endpoint_records(&instance_tenant(tenant))
+        .await?;
     let now = crate::flavour::now_millis();
     let targets = eps
         .iter()

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Sign, verify, receive and send webhooks of every hookwire family.
@@ -16,7 +17,7 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Print a new secret in the scheme's format.
+    /// Print a new secret in the scheme's format, or (`encryption`) a dispatcher encryption key.
     Keygen(KeygenArgs),
     /// Read a body and print the signature headers to send with it.
     Sign(SignArgs),
@@ -73,10 +74,49 @@ impl SchemeName {
     }
 }
 
+/// What `hookwire keygen` makes: a scheme's secret, or an encryption key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeygenTarget {
+    /// A signing secret of this scheme.
+    Scheme(SchemeName),
+    /// A dispatcher encryption key.
+    Encryption,
+}
+
+impl ValueEnum for KeygenTarget {
+    fn value_variants<'a>() -> &'a [Self] {
+        use SchemeName as S;
+        &[
+            Self::Scheme(S::Zerotier),
+            Self::Scheme(S::Zta),
+            Self::Scheme(S::HubMessage),
+            Self::Scheme(S::Zitadel),
+            Self::Scheme(S::Zentitle),
+            Self::Scheme(S::Standard),
+            Self::Scheme(S::Stripe),
+            Self::Scheme(S::Github),
+            Self::Encryption,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        match self {
+            Self::Scheme(s) => s.to_possible_value(),
+            Self::Encryption => Some(PossibleValue::new("encryption")),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct KeygenArgs {
-    /// The scheme whose secret format to use.
-    pub(crate) scheme: SchemeName,
+    /// The scheme whose secret format to use, or `encryption` for a key that encrypts the
+    /// dispatcher's endpoint secrets at rest (`hwenc1_<id>_<base64url>`; append it to a key
+    /// file, newest last).
+    pub(crate) scheme: KeygenTarget,
+    /// The id of an `encryption` key (default: 8 random hex digits): 1 to 32 of a-z, A-Z,
+    /// 0-9 and '-'.
+    #[arg(long, value_name = "ID")]
+    pub(crate) id: Option<String>,
     /// Also print the public half (zentitle: SPKI PEM; standard --ed25519: `whpk_` key). With
     /// --key, print only the public half of that key.
     #[arg(long)]
@@ -260,6 +300,18 @@ pub(crate) enum DeliveriesCommand {
         #[arg(long, value_name = "AGE")]
         older_than: String,
     },
+    /// Move every endpoint record to the newest key of the key file (plaintext records
+    /// included), one transaction per batch; safe to interrupt and run again. Afterwards the
+    /// older keys can be dropped from the file.
+    Reencrypt {
+        /// The key file: one `hookwire keygen encryption` key per line, oldest first, the
+        /// newest (the one records move to) last.
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+        /// Records per transaction.
+        #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        batch: u32,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -270,6 +322,11 @@ pub(crate) struct DemoArgs {
     /// Events sent per family.
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=500))]
     pub(crate) events: u32,
+    /// Encrypt the endpoint secrets with the keys of this file (`hookwire keygen
+    /// encryption`, newest last); default: a throwaway key, so a kept store (`--db`) cannot
+    /// be reopened by a later run.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key_file: Option<PathBuf>,
     /// After the run, keep the receivers and the dispatcher running and serve the API and
     /// the portal (until Ctrl-C), printing the portal URL and a sign-in token per tenant.
     #[arg(long)]
@@ -303,4 +360,9 @@ pub(crate) struct ServeArgs {
     /// guard refuses every private, loopback, link-local and reserved address.
     #[arg(long)]
     pub(crate) allow_loopback: bool,
+    /// Encrypt the endpoint secrets at rest with the keys of this file (`hookwire keygen
+    /// encryption`, newest last). Without it they are stored in the clear, and a store that
+    /// holds encrypted records is refused.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key_file: Option<PathBuf>,
 }

@@ -1,8 +1,11 @@
 //! `hookwire deliveries --db FILE list | show ID | redeliver ID | recover --endpoint ID
-//! --since TIME | purge --older-than AGE`: inspect, repair and trim the embedded store.
+//! --since TIME | purge --older-than AGE | reencrypt --key-file F`: inspect, repair and
+//! trim the embedded store.
 //!
 //! `redeliver` and `recover` only put deliveries back in the queue (due now); the next
-//! dispatcher running on this store delivers them.
+//! dispatcher running on this store delivers them. `reencrypt` moves every endpoint record
+//! to the newest key of the key file. None of them reads a secret, so only `reencrypt` needs
+//! the keys.
 
 use std::sync::Arc;
 
@@ -13,7 +16,7 @@ use hookwire_dispatch::{Dispatcher, Retention};
 
 use crate::cli::{DeliveriesArgs, DeliveriesCommand};
 use crate::error::CliError;
-use crate::io::print_lines;
+use crate::io::{print_lines, read_key_file};
 use crate::time::{parse_time, rfc3339_millis, unix_now_millis};
 
 pub(crate) async fn run(args: DeliveriesArgs) -> Result<(), CliError> {
@@ -26,10 +29,12 @@ pub(crate) async fn run(args: DeliveriesArgs) -> Result<(), CliError> {
     }
     let store = SqliteStore::open(&args.db)
         .map_err(|e| CliError::failed(format!("cannot open {}: {e}", args.db.display())))?;
+    let mut builder = Dispatcher::builder(Arc::new(store));
+    if let DeliveriesCommand::Reencrypt { key_file, .. } = &args.command {
+        builder = builder.encryption_keys(read_key_file(key_file)?);
+    }
     // Never started: no workers, it only reads and re-queues.
-    let dispatcher = Dispatcher::builder(Arc::new(store))
-        .build()
-        .map_err(failed)?;
+    let dispatcher = builder.build().map_err(failed)?;
     match args.command {
         DeliveriesCommand::List {
             state,
@@ -59,6 +64,17 @@ pub(crate) async fn run(args: DeliveriesArgs) -> Result<(), CliError> {
         }
         DeliveriesCommand::Purge { older_than } => {
             purge(dispatcher.store().as_ref(), &older_than).await
+        }
+        DeliveriesCommand::Reencrypt { batch, .. } => {
+            let report = dispatcher
+                .reencrypt(batch as usize)
+                .await
+                .map_err(|e| CliError::failed(format!("reencrypt stopped: {e}")))?;
+            print_lines([format!(
+                "{} endpoint records read, {} rewritten under the newest key ({} were in the \
+                 clear), {} transactions; every record is now under the newest key",
+                report.examined, report.rewritten, report.migrated, report.batches
+            )])
         }
     }
 }

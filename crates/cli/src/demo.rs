@@ -26,7 +26,7 @@ use hookwire_dispatch::ssrf::{IpCidr, SsrfGuard};
 use hookwire_dispatch::store::SqliteStore;
 use hookwire_dispatch::transport::{Transport, TransportConfig};
 use hookwire_dispatch::zitadel::Executor;
-use hookwire_dispatch::{Dispatcher, NewEndpoint};
+use hookwire_dispatch::{Dispatcher, EncryptionKey, NewEndpoint};
 use hookwire_events::zitadel::{Condition, Execution, MethodCondition, Target};
 use hookwire_events::{AnyEvent, Family};
 use hookwire_retry::{Backoff, RetryPolicy};
@@ -37,7 +37,7 @@ use serde_json::{Value, json};
 use crate::cli::DemoArgs;
 use crate::deliveries::table;
 use crate::error::CliError;
-use crate::io::{print_line, print_lines};
+use crate::io::{print_line, print_lines, read_key_file};
 
 /// The demo's retry schedule: short so the demo ends in seconds. The family presets wait
 /// minutes to hours between attempts (ZeroTier 1 min doubling to 1 h, ZTA 5 s and 25 s,
@@ -274,12 +274,30 @@ async fn run_in(
         .await
         .map_err(|e| CliError::failed(format!("cannot listen on 127.0.0.1: {e}")))?;
     let addr = listener.local_addr().map_err(failed)?;
+    let (keys, key_note) = match &args.key_file {
+        Some(path) => {
+            let keys = read_key_file(path)?;
+            let note = format!(
+                "AES-256-GCM at rest, key {} of {}",
+                keys.last().map_or("", |k| k.id()),
+                path.display()
+            );
+            (keys, note)
+        }
+        None => {
+            let key = EncryptionKey::generate(Some("demo")).map_err(failed)?;
+            let note = "AES-256-GCM at rest under a throwaway key (--key-file FILE keeps one)";
+            (vec![key], note.to_owned())
+        }
+    };
     let dispatcher = Dispatcher::builder(Arc::new(store))
+        .encryption_keys(keys)
         .allow_loopback_http()
         .poll_interval(Duration::from_millis(50))
         .health_flush_interval(Duration::from_millis(100))
-        .build()
-        .map_err(failed)?;
+        .open()
+        .await
+        .map_err(|e| CliError::failed(format!("cannot open the store {}: {e}", db.display())))?;
     let policy = demo_policy()?;
 
     print_lines([
@@ -293,6 +311,7 @@ async fn run_in(
                 ""
             }
         ),
+        format!("  secrets    {key_note}"),
         format!(
             "  receivers  http://{addr}/<family>: {} endpoints, each verifying with its family's \
              scheme and parsing its family's types",

@@ -27,6 +27,23 @@ pub(crate) fn read_text_file(path: &Path) -> Result<String, CliError> {
         .map_err(|e| CliError::usage(format!("cannot read key file {}: {e}", path.display())))
 }
 
+/// Reads an encryption key file: one `hookwire keygen encryption` key per line, oldest
+/// first. Errors name the file, never a key.
+pub(crate) fn read_key_file(
+    path: &Path,
+) -> Result<Vec<hookwire_dispatch::EncryptionKey>, CliError> {
+    let text = zeroize::Zeroizing::new(read_text_file(path)?);
+    let keys = hookwire_dispatch::EncryptionKey::parse_many(&text)
+        .map_err(|e| CliError::usage(format!("key file {}: {e}", path.display())))?;
+    if keys.is_empty() {
+        return Err(CliError::usage(format!(
+            "key file {} holds no key (make one with `hookwire keygen encryption`)",
+            path.display()
+        )));
+    }
+    Ok(keys)
+}
+
 /// Writes lines to stdout. A closed pipe (`hookwire … | head`) ends quietly with an error
 /// instead of a panic.
 pub(crate) fn print_lines<I, S>(lines: I) -> Result<(), CliError>

@@ -1,5 +1,7 @@
 //! `hookwire serve [--db FILE | --postgres URL] [--addr ADDR] [--tokens FILE]
-//! [--allow-loopback]`: the dispatcher and the management API in one process.
+//! [--allow-loopback] [--key-file F]`: the dispatcher and the management API in one process.
+//! With `--key-file` the endpoint secrets are encrypted at rest with the file's keys (newest
+//! last); the store is checked (and plaintext records migrated) before anything is served.
 //!
 //! The contract scripts rely on: stdout gets, in this order, `listening: http://ADDR`,
 //! `api: http://ADDR/v1`, and (without `--tokens`) `tenant: default` and `token: hwk_…`,
@@ -14,7 +16,7 @@ use hookwire_dispatch::{Dispatcher, DispatcherBuilder};
 
 use crate::cli::ServeArgs;
 use crate::error::CliError;
-use crate::io::{print_line, print_lines};
+use crate::io::{print_line, print_lines, read_key_file};
 
 /// How long in-flight attempts may run on after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -45,6 +47,10 @@ async fn builder(args: &ServeArgs) -> Result<DispatcherBuilder, CliError> {
                 CliError::failed(format!("cannot open the store {}: {e}", path.display()))
             })?
         }
+    };
+    let builder = match &args.key_file {
+        Some(path) => builder.encryption_keys(read_key_file(path)?),
+        None => builder,
     };
     Ok(if args.allow_loopback {
         builder.allow_loopback_http()
@@ -103,10 +109,12 @@ async fn stop_signal() {
 
 pub(crate) async fn run(args: ServeArgs) -> Result<(), CliError> {
     let (tokens, fresh) = tokens(&args)?;
+    // `open` runs the at-rest check: a store the keys cannot read is refused here.
     let dispatcher: Dispatcher = builder(&args)
         .await?
-        .build()
-        .map_err(|e| CliError::failed(e.to_string()))?;
+        .open()
+        .await
+        .map_err(|e| CliError::failed(format!("cannot open the store: {e}")))?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| CliError::failed(format!("cannot listen on {}: {e}", args.addr)))?;

@@ -605,6 +605,19 @@ fn keygen_formats() {
     assert!(ok(&["keygen", "standard"]).starts_with("whsec_"));
     assert!(ok(&["keygen", "stripe"]).starts_with("whsec_"));
     assert_ne!(ok(&["keygen", "zitadel"]), ok(&["keygen", "zitadel"]));
+    let enc = ok(&["keygen", "encryption"]);
+    let enc = enc.trim();
+    let key = hookwire_dispatch::EncryptionKey::parse(enc).unwrap();
+    assert_eq!(enc.len(), "hwenc1_".len() + 8 + 1 + 43, "{}", key.id());
+    assert_eq!(key.to_text().expose_secret(), enc);
+    assert!(ok(&["keygen", "encryption", "--id", "2026-q1"]).starts_with("hwenc1_2026-q1_"));
+    assert_ne!(ok(&["keygen", "encryption"]), ok(&["keygen", "encryption"]));
+    assert_eq!(
+        hookwire(&["keygen", "encryption", "--id", "a_b"], b"").code,
+        2
+    );
+    assert_eq!(hookwire(&["keygen", "encryption", "--public"], b"").code, 2);
+    assert_eq!(hookwire(&["keygen", "zerotier", "--id", "x"], b"").code, 2);
     let pair = ok(&["keygen", "zentitle", "--public"]);
     assert!(pair.starts_with("-----BEGIN PRIVATE KEY-----"));
     assert!(pair.contains("-----BEGIN PUBLIC KEY-----"));

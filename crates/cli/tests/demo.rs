@@ -267,6 +267,82 @@ fn demo_delivers_and_verifies_every_family_then_deliveries_inspects_the_store() 
 }
 
 #[test]
+fn demo_with_a_key_file_then_rotation_and_reencrypt() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let db = db.to_str().unwrap();
+    let keys = dir.path().join("hookwire.keys");
+    let k1 = hookwire(&["keygen", "encryption", "--id", "k1"], b"");
+    assert_eq!(k1.code, 0, "{}", k1.stderr);
+    std::fs::write(&keys, &k1.stdout).unwrap();
+    let key_file = keys.to_str().unwrap();
+    let run = hookwire(
+        &["demo", "--db", db, "--events", "2", "--key-file", key_file],
+        b"",
+    );
+    assert_eq!(run.code, 0, "demo failed:\n{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("key k1 of"), "{}", run.stdout);
+    // The file holds no key and no signing secret in the clear: every value is sealed.
+    let mut raw = std::fs::read(db).unwrap();
+    raw.extend(std::fs::read(format!("{db}-wal")).unwrap_or_default());
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.contains("v1.k1."));
+    assert!(!text.contains("BEGIN PRIVATE KEY"));
+    assert!(!text.contains(k1.stdout.trim()));
+    // Without the key, a second demo on the store is refused and says why.
+    let refused = hookwire(&["demo", "--db", db, "--events", "1"], b"");
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("encrypted under key k1"),
+        "{}",
+        refused.stderr
+    );
+    // Rotate: append k2, reencrypt, then k1 can go.
+    let k2 = hookwire(&["keygen", "encryption", "--id", "k2"], b"");
+    std::fs::write(&keys, format!("{}{}", k1.stdout, k2.stdout)).unwrap();
+    let re = hookwire(
+        &[
+            "deliveries",
+            "--db",
+            db,
+            "reencrypt",
+            "--key-file",
+            key_file,
+            "--batch",
+            "3",
+        ],
+        b"",
+    );
+    assert_eq!(re.code, 0, "{}", re.stderr);
+    assert!(
+        re.stdout.contains(" rewritten under the newest key"),
+        "{}",
+        re.stdout
+    );
+    std::fs::write(&keys, &k2.stdout).unwrap();
+    let again = hookwire(
+        &["demo", "--db", db, "--events", "1", "--key-file", key_file],
+        b"",
+    );
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    // A key file with a broken line is a usage error that does not echo the key.
+    std::fs::write(&keys, "hwenc1_k3_tooshort\n").unwrap();
+    let bad = hookwire(
+        &[
+            "deliveries",
+            "--db",
+            db,
+            "reencrypt",
+            "--key-file",
+            key_file,
+        ],
+        b"",
+    );
+    assert_eq!(bad.code, 2);
+    assert!(!bad.stderr.contains("tooshort"), "{}", bad.stderr);
+}
+
+#[test]
 fn demo_with_the_default_events_count_loses_nothing() {
     // The default is 20 events per family: 6 tenants × 20 = 120 messages, every live
     // endpoint with one delivered and verified delivery per message sent to its tenant.

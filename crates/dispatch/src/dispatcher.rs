@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use http::HeaderValue;
 
+use crate::at_rest::{
+    AtRest, EncryptionKey, IntoEncryptionKey, KeyError, Keyring, ReencryptReport,
+};
 use crate::engine::{Clock, Engine, Settings, SystemClock};
 use crate::error::{DispatchError, Result, ValidationError};
 use crate::limits::Limits;
@@ -29,6 +32,8 @@ pub struct DispatcherBuilder {
     tls: Option<rustls::ClientConfig>,
     response_read_cap: usize,
     clock: Arc<dyn Clock>,
+    keys: Vec<EncryptionKey>,
+    key_error: Option<KeyError>,
 }
 
 impl fmt::Debug for DispatcherBuilder {
@@ -41,6 +46,7 @@ impl fmt::Debug for DispatcherBuilder {
             .field("allow_http", &self.settings.allow_http)
             .field("allow", &self.allow)
             .field("limits", &self.settings.limits)
+            .field("encryption_keys", &self.keys)
             .finish_non_exhaustive()
     }
 }
@@ -57,6 +63,8 @@ impl DispatcherBuilder {
             tls: None,
             response_read_cap: 64 * 1024,
             clock: Arc::new(SystemClock),
+            keys: Vec::new(),
+            key_error: None,
         }
     }
 
@@ -238,12 +246,66 @@ impl DispatcherBuilder {
         self
     }
 
-    /// Builds the dispatcher (not yet running: call [`Dispatcher::start`]).
+    /// Adds an encryption key for the endpoint secrets at rest ([`crate::at_rest`]): an
+    /// [`EncryptionKey`], its text form from `hookwire keygen encryption` (`hwenc1_<id>_…`),
+    /// or 32 raw bytes. Call it once per key, **oldest first**: the last key encrypts every
+    /// write, every key decrypts. Default: none, and secrets are stored in the clear (a
+    /// warning at build; a store that already holds encrypted records is refused). An
+    /// unusable key fails [`build`](Self::build) with [`ErrorKind::Key`](crate::ErrorKind::Key).
+    pub fn encryption_key(mut self, key: impl IntoEncryptionKey) -> Self {
+        match key.into_encryption_key() {
+            Ok(k) => self.keys.push(k),
+            Err(e) => {
+                self.key_error.get_or_insert(e);
+            }
+        }
+        self
+    }
+
+    /// [`encryption_key`](Self::encryption_key) for each key, oldest first (for example
+    /// [`EncryptionKey::parse_many`] of a key file).
+    pub fn encryption_keys(mut self, keys: impl IntoIterator<Item = EncryptionKey>) -> Self {
+        self.keys.extend(keys);
+        self
+    }
+
+    /// Builds the dispatcher and runs the at-rest check now (see [`Dispatcher::ready`]):
+    /// refuses a store it cannot read and encrypts plaintext records from before encryption
+    /// was configured. [`build`](Self::build) defers that check to the first operation.
+    ///
+    /// # Errors
+    /// As [`build`](Self::build) and [`Dispatcher::ready`].
+    pub async fn open(self) -> Result<Dispatcher> {
+        let dispatcher = self.build()?;
+        dispatcher.ready().await?;
+        Ok(dispatcher)
+    }
+
+    /// Builds the dispatcher (not yet running: call [`Dispatcher::start`]). The at-rest check
+    /// of the store ([`Dispatcher::ready`]) runs on the first operation; use
+    /// [`open`](Self::open) to run it here.
     ///
     /// # Errors
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) for zero workers/concurrency/lease/batch or an invalid user
-    /// agent, [`ErrorKind::Transport`](crate::ErrorKind::Transport) when the HTTP client cannot be built.
+    /// agent, [`ErrorKind::Transport`](crate::ErrorKind::Transport) when the HTTP client cannot be built,
+    /// [`ErrorKind::Key`](crate::ErrorKind::Key) for an unusable or duplicate encryption key.
     pub fn build(self) -> Result<Dispatcher> {
+        if let Some(e) = self.key_error {
+            return Err(e.into());
+        }
+        let keys = if self.keys.is_empty() {
+            None
+        } else {
+            Some(Arc::new(Keyring::new(self.keys)?))
+        };
+        let store_any: &dyn std::any::Any = &*self.store;
+        if keys.is_none() && !store_any.is::<crate::store::MemoryStore>() {
+            tracing::warn!(
+                "no encryption key configured: endpoint signing secrets and credentials are \
+                 stored in the clear; give the builder one (DispatcherBuilder::encryption_key, \
+                 `hookwire keygen encryption`)"
+            );
+        }
         let mut settings = self.settings;
         if settings.workers == 0 || settings.concurrency == 0 || settings.claim_batch == 0 {
             return Err(DispatchError::config(
@@ -268,7 +330,14 @@ impl DispatcherBuilder {
             response_read_cap: self.response_read_cap,
             pool_idle_timeout: Duration::from_secs(90),
         })?;
-        let engine = Engine::new(self.store, transport, guard, settings, self.clock);
+        let engine = Engine::new(
+            self.store,
+            AtRest { keys },
+            transport,
+            guard,
+            settings,
+            self.clock,
+        );
         Ok(Dispatcher {
             engine: Arc::new(engine),
         })
@@ -317,6 +386,36 @@ impl Dispatcher {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         self.engine.store()
+    }
+
+    /// Runs the at-rest check of the store once (later calls return at once): without a
+    /// key, refuses a store that holds encrypted records; with keys, refuses records under a
+    /// key that is not configured and encrypts every plaintext record (written before
+    /// encryption was configured) under the newest key, in batches of 256, one transaction
+    /// each; an interrupted migration resumes on the next open. Every operation that reads or
+    /// writes endpoints, and every worker, waits for it; [`DispatcherBuilder::open`] runs it
+    /// at build.
+    ///
+    /// # Errors
+    /// [`ErrorKind::AtRest`](crate::ErrorKind::AtRest) naming the first record it cannot read and why;
+    /// [`DispatchError::Store`]. A failed check runs again on the next call.
+    pub async fn ready(&self) -> Result<()> {
+        self.engine.ready().await
+    }
+
+    /// Moves every endpoint record to the newest encryption key (plaintext ones included), in
+    /// batches of `batch_size` records, one transaction per batch. Restartable: records
+    /// already under the newest key are skipped, so after an interruption simply run it again.
+    /// Once it returns `Ok`, older keys may be removed from the configuration.
+    ///
+    /// # Errors
+    /// [`AtRestError::NotConfigured`] without a key; [`ErrorKind::AtRest`](crate::ErrorKind::AtRest) for a record
+    /// the configured keys cannot read (batches before it stay committed);
+    /// [`DispatchError::Store`].
+    pub async fn reencrypt(&self, batch_size: usize) -> Result<ReencryptReport> {
+        self.engine
+            .pass(crate::at_rest::Pass::Reencrypt, batch_size.max(1))
+            .await
     }
 
     /// The SSRF guard in use.
@@ -408,6 +507,7 @@ impl Dispatcher {
         only: Option<&str>,
     ) -> Result<EnqueueResult> {
         self.check_message(tenant, event_type, payload.len())?;
+        self.engine.ready().await?;
         let endpoints = self.store().list_endpoints(tenant).await?;
         let (message, deliveries) = fan_out(
             self.engine.now_millis(),

@@ -4,6 +4,7 @@ use std::fmt;
 
 use hookwire_events::Family;
 
+use crate::at_rest::{AtRestError, KeyError};
 use crate::ssrf::SsrfError;
 use crate::store::StoreError;
 use crate::transport::TransportError;
@@ -197,6 +198,12 @@ pub enum ErrorKind {
     /// A transactional-outbox call does not fit the dispatcher's store (another backend, or
     /// another database file).
     Outbox,
+    /// Endpoint secrets could not be encrypted or decrypted, or the store holds encrypted
+    /// records the configured keys cannot read (the store is then refused);
+    /// [`DispatchError::at_rest_error`] says which record and why.
+    AtRest,
+    /// An encryption key given to the builder is unusable; the source is the [`KeyError`].
+    Key,
     /// The dispatcher is shutting down and accepts no new work.
     ShuttingDown,
 }
@@ -244,6 +251,8 @@ enum Detail {
     NotFound { what: &'static str, id: String },
     Store(StoreError),
     Transport(TransportError),
+    AtRest(AtRestError),
+    Key(KeyError),
     Message(&'static str),
     None,
 }
@@ -319,6 +328,20 @@ impl DispatchError {
         }
     }
 
+    /// The at-rest failure, when secrets could not be encrypted or decrypted or the store
+    /// was refused ([`ErrorKind::AtRest`]).
+    pub fn at_rest_error(&self) -> Option<&AtRestError> {
+        match &self.inner.detail {
+            Detail::AtRest(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Secrets could not be encrypted or decrypted, or the store was refused.
+    pub fn is_at_rest(&self) -> bool {
+        self.kind() == ErrorKind::AtRest
+    }
+
     /// The input was refused.
     pub fn is_validation(&self) -> bool {
         self.kind() == ErrorKind::Validation
@@ -369,6 +392,8 @@ impl fmt::Debug for DispatchError {
             Detail::NotFound { what, id } => d.field("what", what).field("id", id),
             Detail::Store(e) => d.field("source", e),
             Detail::Transport(e) => d.field("source", e),
+            Detail::AtRest(e) => d.field("source", e),
+            Detail::Key(e) => d.field("source", e),
             Detail::Message(m) => d.field("message", m),
             Detail::None => &mut d,
         };
@@ -383,6 +408,8 @@ impl fmt::Display for DispatchError {
             (_, Detail::NotFound { what, id }) => write!(f, "{what} {id} not found"),
             (_, Detail::Store(e)) => write!(f, "store: {e}"),
             (_, Detail::Transport(e)) => fmt::Display::fmt(e, f),
+            (_, Detail::AtRest(e)) => write!(f, "secrets at rest: {e}"),
+            (_, Detail::Key(e)) => write!(f, "encryption key: {e}"),
             (ErrorKind::Config, Detail::Message(m)) => {
                 write!(f, "invalid dispatcher configuration: {m}")
             }
@@ -401,8 +428,22 @@ impl std::error::Error for DispatchError {
             Detail::Validation(v) => Some(v),
             Detail::Store(e) => Some(e),
             Detail::Transport(e) => Some(e),
+            Detail::AtRest(e) => Some(e),
+            Detail::Key(e) => Some(e),
             Detail::NotFound { .. } | Detail::Message(_) | Detail::None => None,
         }
+    }
+}
+
+impl From<AtRestError> for DispatchError {
+    fn from(e: AtRestError) -> Self {
+        Self::new(ErrorKind::AtRest, Detail::AtRest(e))
+    }
+}
+
+impl From<KeyError> for DispatchError {
+    fn from(e: KeyError) -> Self {
+        Self::new(ErrorKind::Key, Detail::Key(e))
     }
 }
 

@@ -13,7 +13,7 @@ use hookwire_signature::Scheme;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::ValidationError;
-use crate::model::Auth;
+use crate::model::{Auth, SecretHeader};
 
 /// `X-Hookwire-Message-Id`: the message id, stable across retries.
 pub const MESSAGE_ID: HeaderName = HeaderName::from_static("x-hookwire-message-id");
@@ -75,21 +75,25 @@ pub fn is_reserved(name: &str, scheme: Option<&Scheme>) -> bool {
     })
 }
 
-/// Validates an endpoint's custom headers and auth against the deny-list.
+/// Validates an endpoint's custom headers (plain and secret) and auth against the deny-list;
+/// `max` counts both kinds.
 pub(crate) fn validate(
     headers: &[(String, String)],
+    secret: &[SecretHeader],
     auth: &Auth,
     scheme: Option<&Scheme>,
     max: usize,
 ) -> Result<(), ValidationError> {
-    if headers.len() > max {
-        return Err(ValidationError::TooManyHeaders {
-            got: headers.len(),
-            max,
-        });
+    let got = headers.len() + secret.len();
+    if got > max {
+        return Err(ValidationError::TooManyHeaders { got, max });
     }
     let auth_header = auth_header_name(auth)?;
-    for (name, value) in headers {
+    let all = headers
+        .iter()
+        .map(|(n, v)| (n, v.as_str()))
+        .chain(secret.iter().map(|h| (&h.name, h.value.expose_secret())));
+    for (name, value) in all {
         let parsed = HeaderName::from_bytes(name.trim().as_bytes())
             .map_err(|_| ValidationError::InvalidHeader(name.clone()))?;
         HeaderValue::from_str(value).map_err(|_| ValidationError::InvalidHeader(name.clone()))?;
@@ -167,16 +171,27 @@ pub(crate) struct RequestMeta<'a> {
     pub(crate) attempt: u32,
 }
 
-/// The headers every attempt to an endpoint starts from: its custom headers, then
-/// `Content-Type` and `User-Agent` (which replace same-named custom ones).
-pub(crate) fn base(custom: &[(String, String)], user_agent: &HeaderValue) -> HeaderMap {
-    let mut map = HeaderMap::with_capacity(custom.len() + 10);
-    for (name, value) in custom {
+/// The headers every attempt to an endpoint starts from: its custom headers (plain, then
+/// secret, marked sensitive), then `Content-Type` and `User-Agent` (which replace same-named
+/// custom ones).
+pub(crate) fn base(
+    custom: &[(String, String)],
+    secret: &[SecretHeader],
+    user_agent: &HeaderValue,
+) -> HeaderMap {
+    let mut map = HeaderMap::with_capacity(custom.len() + secret.len() + 10);
+    let all = custom.iter().map(|(n, v)| (n, v.as_str(), false)).chain(
+        secret
+            .iter()
+            .map(|h| (&h.name, h.value.expose_secret(), true)),
+    );
+    for (name, value, sensitive) in all {
         // Validated at registration; anything unusable is skipped rather than sent broken.
-        if let (Ok(n), Ok(v)) = (
+        if let (Ok(n), Ok(mut v)) = (
             HeaderName::from_bytes(name.trim().as_bytes()),
             HeaderValue::from_str(value),
         ) {
+            v.set_sensitive(sensitive);
             map.append(n, v);
         }
     }
@@ -260,13 +275,15 @@ mod tests {
         assert!(!is_reserved("X-Tenant", Some(&zt)));
         let bad = validate(
             &[("X-ZTC-Signature".into(), "x".into())],
+            &[],
             &Auth::None,
             Some(&zt),
             20,
         );
         assert!(matches!(bad, Err(ValidationError::ReservedHeader(_))));
         let clash = validate(
-            &[("X-Api-Key".into(), "x".into())],
+            &[],
+            &[SecretHeader::new("X-Api-Key", "x")],
             &Auth::ApiKey {
                 header: "x-api-key".into(),
                 key: Secret::new("k"),
@@ -275,9 +292,15 @@ mod tests {
             20,
         );
         assert!(matches!(clash, Err(ValidationError::ReservedHeader(_))));
-        assert!(validate(&[("X-Ok".into(), "1".into())], &Auth::None, None, 20).is_ok());
+        assert!(validate(&[("X-Ok".into(), "1".into())], &[], &Auth::None, None, 20).is_ok());
         assert!(matches!(
-            validate(&[("bad name".into(), "1".into())], &Auth::None, None, 20),
+            validate(
+                &[("bad name".into(), "1".into())],
+                &[],
+                &Auth::None,
+                None,
+                20
+            ),
             Err(ValidationError::InvalidHeader(_))
         ));
     }
@@ -292,7 +315,7 @@ mod tests {
             timestamp: 1_700_000_000,
             attempt: 2,
         };
-        let base = base(&[("X-Custom".into(), "c".into())], &ua);
+        let base = base(&[("X-Custom".into(), "c".into())], &[], &ua);
         let build = |meta: &RequestMeta<'_>, auth: &Auth| {
             super::build(&base, meta, auth_pair(auth).as_ref(), vec![])
         };

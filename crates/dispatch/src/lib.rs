@@ -51,11 +51,15 @@
 //!   the rest back to the store.
 //! - The [`ssrf`] guard refuses private, loopback, link-local, CGNAT, unique-local, multicast,
 //!   documentation and reserved destinations; an allow-list of CIDRs is the only bypass.
+//! - Secrets are encrypted at rest ([`at_rest`]) with keys the host gives the builder
+//!   ([`DispatcherBuilder::encryption_key`]); keys rotate and [`Dispatcher::reencrypt`] moves
+//!   every record to the newest.
 //! - The [`outbox`] queues a webhook inside the caller's own SQLite or PostgreSQL
 //!   transaction, so it exists if and only if the business write committed.
 //! - Metrics go through the `metrics` facade ([`metrics`](mod@metrics) lists the names);
 //!   every attempt runs in a `hookwire.attempt` tracing span.
 
+pub mod at_rest;
 mod dispatcher;
 mod engine;
 pub mod error;
@@ -72,6 +76,7 @@ pub mod store;
 pub mod transport;
 pub mod zitadel;
 
+pub use at_rest::{AtRestError, EncryptionKey, KeyError, Keyring, ReencryptReport};
 pub use dispatcher::{Dispatcher, DispatcherBuilder, ShutdownReport};
 pub use error::{DispatchError, ErrorKind, ValidationError};
 pub use limits::Limits;

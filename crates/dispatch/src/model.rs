@@ -116,6 +116,27 @@ pub enum Auth {
     },
 }
 
+/// A custom header whose value is a secret: sent like the others, encrypted at rest, never
+/// shown by `Debug`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SecretHeader {
+    /// Header name.
+    pub name: String,
+    /// Header value.
+    #[serde(with = "secret_serde")]
+    pub value: Secret,
+}
+
+impl SecretHeader {
+    /// A secret header `name: value`.
+    pub fn new(name: impl Into<String>, value: impl Into<Secret>) -> Self {
+        Self {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+}
+
 /// A token-bucket rate limit for one endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RateLimit {
@@ -163,6 +184,9 @@ pub struct Endpoint {
     pub auth: Auth,
     /// Extra headers sent on every request (names checked against a deny-list).
     pub headers: Vec<(String, String)>,
+    /// Extra headers whose values are secrets (sent after `headers`, encrypted at rest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_headers: Vec<SecretHeader>,
     /// Per-attempt timeout in milliseconds.
     pub timeout_ms: u64,
     /// When to retry.
@@ -187,6 +211,11 @@ pub struct Endpoint {
     pub updated_at: UnixMillis,
     /// Last time a delivery to it was attempted.
     pub last_triggered_at: Option<UnixMillis>,
+    /// Whether the secret values above are ciphertexts, as a dispatcher with an encryption
+    /// key stores them ([`at_rest`](crate::at_rest)). Records the dispatcher hands out are
+    /// decrypted (`false`); a record written before encryption reads `false` too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sealed: bool,
     /// Free-form labels the host or a management API keeps with the endpoint (for example
     /// a vendor flavour's own fields); never sent to the receiver.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

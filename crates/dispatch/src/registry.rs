@@ -12,7 +12,8 @@ use url::{Host, Url};
 use crate::dispatcher::Dispatcher;
 use crate::error::{DispatchError, Result, ValidationError};
 use crate::model::{
-    Auth, Endpoint, EndpointSecret, EndpointStatus, EnqueueResult, RateLimit, UnixMillis, new_id,
+    Auth, Endpoint, EndpointSecret, EndpointStatus, EnqueueResult, RateLimit, SecretHeader,
+    UnixMillis, new_id,
 };
 
 /// The signing scheme a family's receivers expect: ZeroTier `X-ZTC-Signature`, ZTA
@@ -62,6 +63,8 @@ pub struct NewEndpoint {
     pub auth: Auth,
     /// Extra headers.
     pub headers: Vec<(String, String)>,
+    /// Extra headers whose values are secrets (encrypted at rest).
+    pub secret_headers: Vec<SecretHeader>,
     /// Per-attempt timeout (default: the retry policy's, else the dispatcher's).
     pub timeout: Option<Duration>,
     /// Retry policy (default [`default_retry`]).
@@ -93,6 +96,7 @@ impl NewEndpoint {
             secret: None,
             auth: Auth::None,
             headers: Vec::new(),
+            secret_headers: Vec::new(),
             timeout: None,
             retry: default_retry(family),
             health_policy: HealthPolicy::default(),
@@ -136,6 +140,13 @@ impl NewEndpoint {
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds a custom header whose value is a secret: encrypted at rest, never in `Debug`.
+    #[must_use]
+    pub fn secret_header(mut self, name: impl Into<String>, value: impl Into<Secret>) -> Self {
+        self.secret_headers.push(SecretHeader::new(name, value));
         self
     }
 
@@ -209,6 +220,8 @@ pub struct EndpointUpdate {
     pub auth: Option<Auth>,
     /// New custom headers (replaces the list).
     pub headers: Option<Vec<(String, String)>>,
+    /// New secret headers (replaces the list).
+    pub secret_headers: Option<Vec<SecretHeader>>,
     /// New timeout.
     pub timeout: Option<Duration>,
     /// New retry policy.
@@ -387,6 +400,7 @@ impl Dispatcher {
         let limits = &self.engine.settings().limits;
         crate::headers::validate(
             &ep.headers,
+            &ep.secret_headers,
             &ep.auth,
             ep.scheme.as_ref(),
             limits.max_custom_headers,
@@ -462,6 +476,7 @@ impl Dispatcher {
                 .collect(),
             auth: new.auth,
             headers: new.headers,
+            secret_headers: new.secret_headers,
             timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
             retry: new.retry,
             health_policy: new.health_policy,
@@ -475,10 +490,14 @@ impl Dispatcher {
             updated_at: now,
             last_triggered_at: None,
             metadata: new.metadata,
+            sealed: false,
         };
         self.validate_endpoint(&endpoint)?;
+        self.engine.ready().await?;
+        let mut stored = endpoint.clone();
+        self.engine.at_rest().seal(&mut stored)?;
         let max = self.engine.settings().limits.max_endpoints_per_tenant;
-        if !self.store().insert_endpoint_within(&endpoint, max).await? {
+        if !self.store().insert_endpoint_within(&stored, max).await? {
             return Err(ValidationError::TooManyEndpoints {
                 tenant: endpoint.tenant.clone(),
                 max,
@@ -497,7 +516,17 @@ impl Dispatcher {
     /// # Errors
     /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn get_endpoint(&self, id: &str) -> Result<Option<EndpointInfo>> {
-        Ok(self.store().get_endpoint(id).await?.map(Into::into))
+        self.engine.ready().await?;
+        match self.store().get_endpoint(id).await? {
+            Some(ep) => Ok(Some(self.opened(ep)?.into())),
+            None => Ok(None),
+        }
+    }
+
+    /// A stored record with its secrets decrypted.
+    pub(crate) fn opened(&self, mut ep: Endpoint) -> Result<Endpoint> {
+        self.engine.at_rest().open(&mut ep)?;
+        Ok(ep)
     }
 
     /// Every endpoint of a tenant, oldest first, without secret values.
@@ -505,20 +534,23 @@ impl Dispatcher {
     /// # Errors
     /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn list_endpoints(&self, tenant: &str) -> Result<Vec<EndpointInfo>> {
-        Ok(self
-            .store()
+        self.engine.ready().await?;
+        self.store()
             .list_endpoints(tenant)
             .await?
             .into_iter()
-            .map(Into::into)
-            .collect())
+            .map(|ep| self.opened(ep).map(Into::into))
+            .collect()
     }
 
     async fn require(&self, id: &str) -> Result<Endpoint> {
-        self.store()
+        self.engine.ready().await?;
+        let ep = self
+            .store()
             .get_endpoint(id)
             .await?
-            .ok_or_else(|| DispatchError::not_found("endpoint", id))
+            .ok_or_else(|| DispatchError::not_found("endpoint", id))?;
+        self.opened(ep)
     }
 
     async fn modify(
@@ -526,8 +558,15 @@ impl Dispatcher {
         id: &str,
         change: impl FnOnce(&mut Endpoint) + Send + 'static,
     ) -> Result<Endpoint> {
-        // A store's `NotFound` converts to `ErrorKind::NotFound`.
-        Ok(self.store().modify_endpoint(id, Box::new(change)).await?)
+        self.engine.ready().await?;
+        // The change sees the decrypted record; what is written back is sealed again. A
+        // store's `NotFound` converts to `ErrorKind::NotFound`.
+        let (change, failed) = self.engine.at_rest().wrap_change(change);
+        let ep = self.store().modify_endpoint(id, change).await?;
+        if let Some(e) = failed.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Err(e.into());
+        }
+        self.opened(ep)
     }
 
     /// Applies an update after validating the result.
@@ -555,6 +594,7 @@ impl Dispatcher {
     /// # Errors
     /// [`ErrorKind::Store`](crate::ErrorKind::Store).
     pub async fn delete_endpoint(&self, id: &str) -> Result<bool> {
+        self.engine.ready().await?;
         let existed = self.store().delete_endpoint(id).await?;
         self.engine.forget_endpoint(id);
         Ok(existed)
@@ -732,6 +772,9 @@ fn apply(ep: &mut Endpoint, u: EndpointUpdate, now: UnixMillis) {
     }
     if let Some(v) = u.headers {
         ep.headers = v;
+    }
+    if let Some(v) = u.secret_headers {
+        ep.secret_headers = v;
     }
     if let Some(v) = u.timeout {
         ep.timeout_ms = u64::try_from(v.as_millis()).unwrap_or(u64::MAX);

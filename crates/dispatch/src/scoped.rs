@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::dispatcher::{Dispatcher, fan_out};
 use crate::error::{Result, ValidationError};
-use crate::model::{Delivery, DeliveryFilter, EnqueueResult, Message, UnixMillis};
+use crate::model::{Delivery, DeliveryFilter, Endpoint, EnqueueResult, Message, UnixMillis};
 use crate::registry::EndpointInfo;
 
 /// The largest page [`Dispatcher::delivery_page`] and [`Dispatcher::endpoint_page`] return.
@@ -116,6 +116,7 @@ impl Dispatcher {
     ) -> Result<Page<EndpointInfo>> {
         check_size(size)?;
         let after = cursor.map(|c| decode_cursor('e', c)).transpose()?;
+        self.engine.ready().await?;
         let mut all = self.engine.store().list_endpoints(tenant).await?;
         all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         let mut items: Vec<EndpointInfo> = all
@@ -126,8 +127,8 @@ impl Dispatcher {
                     .is_none_or(|(at, id)| (e.created_at, e.id.as_str()) > (*at, id.as_str()))
             })
             .take(size + 1)
-            .map(Into::into)
-            .collect();
+            .map(|e| self.opened(e).map(Into::into))
+            .collect::<Result<_>>()?;
         let next = if items.len() > size {
             items.truncate(size);
             items
@@ -145,13 +146,32 @@ impl Dispatcher {
     /// # Errors
     /// [`DispatchError::Store`](crate::DispatchError::Store).
     pub async fn tenant_endpoint(&self, tenant: &str, id: &str) -> Result<Option<EndpointInfo>> {
-        Ok(self
-            .engine
+        self.engine.ready().await?;
+        self.engine
             .store()
             .get_endpoint(id)
             .await?
             .filter(|e| e.tenant == tenant)
-            .map(Into::into))
+            .map(|e| self.opened(e).map(Into::into))
+            .transpose()
+    }
+
+    /// Every endpoint record of `tenant`, oldest first, with its secret values decrypted:
+    /// for a host that signs or calls on its own (the ZITADEL executor). Never show them;
+    /// [`list_endpoints`](Self::list_endpoints) is the view without secrets.
+    ///
+    /// # Errors
+    /// [`ErrorKind::AtRest`](crate::ErrorKind::AtRest) for a record the keys cannot read;
+    /// [`DispatchError::Store`](crate::DispatchError::Store).
+    pub async fn endpoint_records(&self, tenant: &str) -> Result<Vec<Endpoint>> {
+        self.engine.ready().await?;
+        self.engine
+            .store()
+            .list_endpoints(tenant)
+            .await?
+            .into_iter()
+            .map(|e| self.opened(e))
+            .collect()
     }
 
     /// The message `id` if it was sent for `tenant`; `None` otherwise.
@@ -191,6 +211,7 @@ impl Dispatcher {
         idempotency_key: Option<&str>,
     ) -> Result<Sent> {
         self.check_message(tenant, event_type, payload.len())?;
+        self.engine.ready().await?;
         let endpoints = self.engine.store().list_endpoints(tenant).await?;
         let (message, deliveries) = fan_out(
             self.engine.now_millis(),

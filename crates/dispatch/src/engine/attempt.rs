@@ -44,9 +44,10 @@ pub(crate) async fn run(engine: &Engine, worker: &str, cd: ClaimedDelivery, mut 
     };
     let now = to_millis(started);
     let number = delivery.attempts + 1;
-    let prepared = engine
-        .prepared
-        .get(&endpoint, &engine.settings.user_agent, now);
+    let prepared =
+        engine
+            .prepared
+            .get(&engine.at_rest, &endpoint, &engine.settings.user_agent, now);
     let result = match build_request(&prepared, &endpoint, &message, number, now) {
         Ok((url, headers)) => {
             let body = Bytes::from(std::mem::take(&mut message.payload));

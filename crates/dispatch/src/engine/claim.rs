@@ -48,6 +48,14 @@ pub(crate) async fn run(engine: Arc<Engine>, n: usize) {
     let worker: Arc<str> = format!("{}-{n}", engine.instance).into();
     let mut shutdown = engine.shutdown.subscribe();
     let mut rng = jitter_source(&engine);
+    // Nothing is claimed before the store passed the at-rest check (keys, migration).
+    while let Err(e) = engine.ready().await {
+        tracing::error!(worker = %worker, error = %e, "store refused: not delivering");
+        tokio::select! {
+            _ = tokio::time::sleep(engine.settings.poll_interval) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
     loop {
         if *shutdown.borrow() {
             break;

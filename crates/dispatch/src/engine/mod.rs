@@ -7,7 +7,9 @@
 //! - [`attempt`]: one attempt as named steps: admit → build request → send → decide → record.
 //! - [`health`]: endpoint health after each attempt (buffered successes, auto-disable).
 //! - [`leases`]: the lease keeper (renews every held lease in one batch per store).
-//! - [`prepared`]: per-endpoint parts of a request (signer, URL, fixed headers), cached.
+//! - [`prepared`]: per-endpoint parts of a request (signer, URL, fixed headers, auth), built
+//!   from the decrypted endpoint and cached.
+//! - [`ready`]: the at-rest pass over the store before first use, and reencryption.
 //! - [`gates`]: runtime gates per endpoint (in-flight limit, rate limit).
 //! - [`clock`]: the time source the engine reads, so its timing is unit-testable.
 //!
@@ -22,6 +24,7 @@ pub(crate) mod health;
 pub(crate) mod in_flight;
 pub(crate) mod leases;
 pub(crate) mod prepared;
+pub(crate) mod ready;
 pub(crate) mod settings;
 
 #[cfg(test)]
@@ -37,6 +40,7 @@ use tokio::task::JoinHandle;
 pub(crate) use clock::{Clock, SystemClock};
 pub(crate) use settings::Settings;
 
+use crate::at_rest::AtRest;
 use crate::model::{UnixMillis, new_id};
 use crate::ssrf::SsrfGuard;
 use crate::store::Store;
@@ -46,6 +50,10 @@ use crate::transport::Transport;
 /// runtime state of its claim loops. One per dispatcher, behind an `Arc`.
 pub(crate) struct Engine {
     store: Arc<dyn Store>,
+    /// The encryption keys (none: records in the clear).
+    at_rest: AtRest,
+    /// Set once the at-rest pass over the store succeeded.
+    ready: tokio::sync::OnceCell<()>,
     transport: Transport,
     guard: Arc<SsrfGuard>,
     settings: Settings,
@@ -90,6 +98,7 @@ impl Engine {
     /// An engine over `store` that is not running yet.
     pub(crate) fn new(
         store: Arc<dyn Store>,
+        at_rest: AtRest,
         transport: Transport,
         guard: Arc<SsrfGuard>,
         settings: Settings,
@@ -98,6 +107,8 @@ impl Engine {
         let (shutdown, _) = watch::channel(false);
         Self {
             store,
+            at_rest,
+            ready: tokio::sync::OnceCell::new(),
             transport,
             guard,
             permits: Arc::new(Semaphore::new(settings.concurrency)),
@@ -119,6 +130,11 @@ impl Engine {
     /// The store.
     pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The encryption keys: seal before writing an endpoint, open after reading one.
+    pub(crate) fn at_rest(&self) -> &AtRest {
+        &self.at_rest
     }
 
     /// The transport.

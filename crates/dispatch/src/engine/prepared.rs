@@ -1,7 +1,9 @@
 //! What an attempt needs from its endpoint that does not change between attempts: the
 //! signer over the active secrets, the parsed URL and the fixed headers. Built once per
 //! endpoint version and shared by every attempt until the endpoint changes or a secret
-//! expires.
+//! expires. The endpoint arrives as stored (its secrets sealed when the dispatcher has an
+//! encryption key); a cache miss decrypts a copy and builds from that, so the hot path
+//! neither decrypts nor builds a signer.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -11,6 +13,7 @@ use hookwire_signature::Signer;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
+use crate::at_rest::AtRest;
 use crate::headers;
 use crate::model::{Endpoint, UnixMillis};
 
@@ -20,7 +23,7 @@ pub(crate) struct Prepared {
     pub(crate) url: Result<Url, String>,
     /// The signer over the secrets active when it was built (`None`: unsigned).
     pub(crate) signer: Result<Option<Signer>, String>,
-    /// Custom headers, `Content-Type` and `User-Agent`.
+    /// Custom headers (plain and secret), `Content-Type` and `User-Agent`.
     pub(crate) base_headers: HeaderMap,
     /// The auth header, set after the per-attempt headers.
     pub(crate) auth: Option<(HeaderName, HeaderValue)>,
@@ -35,7 +38,24 @@ impl fmt::Debug for Prepared {
 }
 
 impl Prepared {
-    fn build(endpoint: &Endpoint, user_agent: &HeaderValue, now: UnixMillis) -> Self {
+    /// Built from a decrypted copy of `stored`; when its secrets cannot be decrypted, every
+    /// attempt fails with the reason (no request is sent without its credentials).
+    fn build(
+        at_rest: &AtRest,
+        stored: &Endpoint,
+        user_agent: &HeaderValue,
+        now: UnixMillis,
+    ) -> Self {
+        let mut endpoint = stored.clone();
+        if let Err(e) = at_rest.open(&mut endpoint) {
+            return Self {
+                url: Err(format!("endpoint secrets unreadable: {e}")),
+                signer: Ok(None),
+                base_headers: HeaderMap::new(),
+                auth: None,
+            };
+        }
+        let endpoint = &endpoint;
         let url = Url::parse(&endpoint.url).map_err(|e| format!("invalid endpoint URL: {e}"));
         let signer = match &endpoint.scheme {
             None => Ok(None),
@@ -46,7 +66,7 @@ impl Prepared {
         Self {
             url,
             signer,
-            base_headers: headers::base(&endpoint.headers, user_agent),
+            base_headers: headers::base(&endpoint.headers, &endpoint.secret_headers, user_agent),
             auth: headers::auth_pair(&endpoint.auth),
         }
     }
@@ -69,9 +89,11 @@ impl fmt::Debug for PreparedCache {
 }
 
 impl PreparedCache {
-    /// The prepared parts of `endpoint` as it is now, built if the cached ones are stale.
+    /// The prepared parts of `endpoint` (as stored) as it is now, built from its decrypted
+    /// copy if the cached ones are stale.
     pub(crate) fn get(
         &self,
+        at_rest: &AtRest,
         endpoint: &Endpoint,
         user_agent: &HeaderValue,
         now: UnixMillis,
@@ -90,7 +112,7 @@ impl PreparedCache {
                 return Arc::clone(p);
             }
         }
-        let prepared = Arc::new(Prepared::build(endpoint, user_agent, now));
+        let prepared = Arc::new(Prepared::build(at_rest, endpoint, user_agent, now));
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.insert(endpoint.id.clone(), (version, Arc::clone(&prepared)));
         prepared

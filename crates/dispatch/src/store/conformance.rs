@@ -49,7 +49,8 @@ use std::time::Duration;
 
 use crate::model::{
     Attempt, Auth, Completion, Delivery, DeliveryFilter, DeliveryState, Endpoint, EndpointSecret,
-    EndpointStatus, EnqueueResult, NewDelivery, NewMessage, RateLimit, UnixMillis, new_id,
+    EndpointStatus, EnqueueResult, NewDelivery, NewMessage, RateLimit, SecretHeader, UnixMillis,
+    new_id,
 };
 use crate::store::{PurgeCutoffs, Store, StoreError, StoreResult};
 use hookwire_events::Family;
@@ -79,6 +80,7 @@ macro_rules! store_conformance_suite {
             endpoint_list_by_tenant_oldest_first,
             endpoint_modify,
             endpoint_modify_concurrent_is_atomic,
+            endpoint_rewrite_in_batches,
             endpoint_delete_drops_open_deliveries,
             enqueue_and_read_back,
             enqueue_duplicate_ids,
@@ -150,6 +152,7 @@ pub fn endpoint(tenant: &str) -> Endpoint {
             key: Secret::new("k3y"),
         },
         headers: vec![("X-Env".to_owned(), "test".to_owned())],
+        secret_headers: vec![SecretHeader::new("X-Token", "t0ken")],
         timeout_ms: 5_000,
         retry: RetryPolicy::standard_webhooks(),
         health_policy: HealthPolicy::default(),
@@ -165,6 +168,7 @@ pub fn endpoint(tenant: &str) -> Endpoint {
         created_at: T0,
         updated_at: T0,
         last_triggered_at: None,
+        sealed: false,
         metadata: Default::default(),
     }
 }
@@ -378,6 +382,65 @@ pub async fn endpoint_list_by_tenant_oldest_first(store: Arc<dyn Store>) {
     assert_eq!(list, vec![b.id, c.id, a.id]);
     assert_eq!(store.list_endpoints("t2").await.unwrap().len(), 1);
     assert!(store.list_endpoints("nobody").await.unwrap().is_empty());
+}
+
+/// `rewrite_endpoints` visits every endpoint of every tenant once, in id order, in batches of
+/// at most `limit`, and writes back only what the closure changed.
+pub async fn endpoint_rewrite_in_batches(store: Arc<dyn Store>) {
+    let mut ids = Vec::new();
+    for tenant in ["t1", "t2", "t1", "t3", "t2"] {
+        ids.push(add_endpoint(&*store, tenant, false).await.id);
+    }
+    ids.sort();
+    // Batches of 2 in id order over every tenant; only changed records are written.
+    let mut after: Option<String> = None;
+    let mut seen = Vec::new();
+    let mut rewritten = 0;
+    loop {
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let order2 = Arc::clone(&order);
+        let batch = store
+            .rewrite_endpoints(
+                after.as_deref(),
+                2,
+                Box::new(move |e| {
+                    order2.lock().unwrap().push(e.id.clone());
+                    if e.tenant == "t1" {
+                        e.description = "rewritten".to_owned();
+                        e.sealed = true;
+                        true
+                    } else {
+                        e.description = "not written".to_owned();
+                        false
+                    }
+                }),
+            )
+            .await
+            .unwrap();
+        let order = order.lock().unwrap().clone();
+        assert_eq!(batch.seen, order.len());
+        assert!(batch.seen <= 2);
+        assert_eq!(batch.last_id, order.last().cloned());
+        seen.extend(order);
+        rewritten += batch.rewritten;
+        match batch.last_id {
+            Some(last) => after = Some(last),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+    assert_eq!(rewritten, 2);
+    for id in &ids {
+        let e = store.get_endpoint(id).await.unwrap().unwrap();
+        if e.tenant == "t1" {
+            assert_eq!(e.description, "rewritten");
+            assert!(e.sealed);
+        } else {
+            assert_eq!(e.description, "conformance");
+            assert!(!e.sealed);
+        }
+        assert_eq!(e.secret_headers.len(), 1);
+    }
 }
 
 /// `modify_endpoint` applies the change, stores it and returns it; unknown ids are `NotFound`.

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{EndpointChange, PurgeCutoffs, PurgeReport, Store, StoreError, StoreResult};
+use super::{
+    EndpointChange, EndpointRewrite, PurgeCutoffs, PurgeReport, RewriteBatch, Store, StoreError,
+    StoreResult,
+};
 use crate::model::{
     Attempt, ClaimedDelivery, Completion, Delivery, DeliveryFilter, DeliveryState, Endpoint,
     EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
@@ -327,6 +330,39 @@ impl Store for MemoryStore {
             *slot = endpoint.clone();
         }
         Ok(endpoint)
+    }
+
+    async fn rewrite_endpoints(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        mut rewrite: EndpointRewrite,
+    ) -> StoreResult<RewriteBatch> {
+        let mut g = self.lock();
+        let mut ids: Vec<String> = g
+            .endpoints
+            .keys()
+            .filter(|id| after.is_none_or(|a| id.as_str() > a))
+            .cloned()
+            .collect();
+        ids.sort();
+        ids.truncate(limit);
+        let mut batch = RewriteBatch {
+            last_id: ids.last().cloned(),
+            seen: ids.len(),
+            rewritten: 0,
+        };
+        for id in ids {
+            if let Some((_, e)) = g.endpoints.get_mut(&id) {
+                let mut copy = e.clone();
+                if rewrite(&mut copy) {
+                    copy.id = id;
+                    *e = copy;
+                    batch.rewritten += 1;
+                }
+            }
+        }
+        Ok(batch)
     }
 
     async fn delete_endpoint(&self, id: &str) -> StoreResult<bool> {

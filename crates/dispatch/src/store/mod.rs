@@ -183,6 +183,23 @@ impl PurgeReport {
 /// A boxed closure that changes an endpoint inside [`Store::modify_endpoint`].
 pub type EndpointChange = Box<dyn FnOnce(&mut Endpoint) + Send>;
 
+/// A closure applied to each endpoint of a batch by [`Store::rewrite_endpoints`]; it returns
+/// whether it changed the record (only changed records are written).
+pub type EndpointRewrite = Box<dyn FnMut(&mut Endpoint) -> bool + Send>;
+
+/// What one [`Store::rewrite_endpoints`] batch did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RewriteBatch {
+    /// The last id of the batch: pass it as `after` for the next one. `None`: no endpoint
+    /// after the given id, the pass is over.
+    pub last_id: Option<String>,
+    /// Endpoints read.
+    pub seen: usize,
+    /// Endpoints the closure changed, written back.
+    pub rewritten: usize,
+}
+
 /// Storage for endpoints, messages, deliveries and attempts: what the dispatcher needs from a
 /// backend, and nothing more.
 ///
@@ -241,6 +258,20 @@ pub trait Store: Any + Send + Sync + std::fmt::Debug {
     /// [`StoreError::NotFound`] (`kind: "endpoint"`) if absent.
     async fn modify_endpoint(&self, id: &str, change: EndpointChange) -> StoreResult<Endpoint>;
 
+    /// A maintenance pass over every endpoint of every tenant, in id order: reads up to
+    /// `limit` endpoints with ids after `after` (`None`: from the first), applies `rewrite`
+    /// to each and writes back the ones it changed, all in **one** transaction (the records
+    /// stay locked against concurrent writers until it commits). The dispatcher uses it to
+    /// encrypt, migrate and re-encrypt records in batches.
+    async fn rewrite_endpoints(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        rewrite: EndpointRewrite,
+    ) -> StoreResult<RewriteBatch>;
+
+    /// [`StoreError::Backend`] if the batch could not be committed; then nothing of it is
+    /// written. Every field of a record the closure leaves unchanged stays as it was.
     /// Deletes an endpoint and its open (pending and in-flight) deliveries; delivered and
     /// failed deliveries and every attempt stay. Returns whether the endpoint existed.
     async fn delete_endpoint(&self, id: &str) -> StoreResult<bool>;

@@ -46,7 +46,10 @@ use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{NoTls, Socket, Statement};
 
-use super::{EndpointChange, PurgeCutoffs, PurgeReport, Store, StoreError, StoreResult};
+use super::{
+    EndpointChange, EndpointRewrite, PurgeCutoffs, PurgeReport, RewriteBatch, Store, StoreError,
+    StoreResult,
+};
 use crate::model::{
     Attempt, ClaimedDelivery, Completion, Delivery, DeliveryFilter, DeliveryState, Endpoint,
     EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
@@ -412,6 +415,36 @@ impl PostgresStore {
         client.query(&st, params).await.map_err(db_err)
     }
 
+    /// Writes `endpoint` back to the row `id` inside `tx` (the id is the row's key: a
+    /// change cannot move the record to another row).
+    async fn update_endpoint_in(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        id: &str,
+        endpoint: &mut Endpoint,
+    ) -> StoreResult<()> {
+        id.clone_into(&mut endpoint.id);
+        let data = rows::endpoint_json(endpoint)?;
+        let update = tx
+            .prepare_cached(&self.inner.sql.update_endpoint)
+            .await
+            .map_err(db_err)?;
+        tx.execute(
+            &update,
+            &[
+                &id,
+                &endpoint.tenant,
+                &endpoint.is_enabled(),
+                &endpoint.fifo,
+                &endpoint.last_triggered_at,
+                &data,
+            ],
+        )
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
     /// Inserts `endpoint` inside `tx`; [`StoreError::AlreadyExists`] if its id is taken.
     async fn insert_endpoint_in(
         &self,
@@ -620,28 +653,42 @@ impl Store for PostgresStore {
         };
         let mut endpoint = rows::endpoint(row, 0)?;
         change(&mut endpoint);
-        // The id is the row's key; a change cannot move the record to another row.
-        id.clone_into(&mut endpoint.id);
-        let data = rows::endpoint_json(&endpoint)?;
-        let update = tx
-            .prepare_cached(&sql.update_endpoint)
-            .await
-            .map_err(db_err)?;
-        tx.execute(
-            &update,
-            &[
-                &id,
-                &endpoint.tenant,
-                &endpoint.is_enabled(),
-                &endpoint.fifo,
-                &endpoint.last_triggered_at,
-                &data,
-            ],
-        )
-        .await
-        .map_err(db_err)?;
+        self.update_endpoint_in(&tx, id, &mut endpoint).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(endpoint)
+    }
+
+    async fn rewrite_endpoints(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        mut rewrite: EndpointRewrite,
+    ) -> StoreResult<RewriteBatch> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let lock = tx
+            .prepare_cached(&self.inner.sql.lock_endpoint_batch)
+            .await
+            .map_err(db_err)?;
+        let found = tx
+            .query(&lock, &[&after, &to_i64(limit)])
+            .await
+            .map_err(db_err)?;
+        let mut batch = RewriteBatch {
+            seen: found.len(),
+            ..RewriteBatch::default()
+        };
+        for row in &found {
+            let mut endpoint = rows::endpoint(row, 0)?;
+            let id = endpoint.id.clone();
+            if rewrite(&mut endpoint) {
+                self.update_endpoint_in(&tx, &id, &mut endpoint).await?;
+                batch.rewritten += 1;
+            }
+            batch.last_id = Some(id);
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(batch)
     }
 
     async fn delete_endpoint(&self, id: &str) -> StoreResult<bool> {

@@ -32,7 +32,10 @@ use async_trait::async_trait;
 use rusqlite::{Connection, Transaction, params};
 use tokio::sync::{Notify, oneshot};
 
-use super::{EndpointChange, PurgeCutoffs, PurgeReport, Store, StoreError, StoreResult};
+use super::{
+    EndpointChange, EndpointRewrite, PurgeCutoffs, PurgeReport, RewriteBatch, Store, StoreError,
+    StoreResult,
+};
 use crate::model::{
     Attempt, ClaimedDelivery, Completion, Delivery, DeliveryFilter, DeliveryState, Endpoint,
     EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
@@ -49,7 +52,7 @@ use migrations::{MIGRATIONS, configure, migrate_on};
 use queries::{
     attempts_query, claim_on, complete_on, enqueue_on, get_delivery_on, get_endpoint_on,
     get_message_on, held_on, in_savepoint, list_deliveries_on, list_endpoints_on,
-    write_endpoint_on,
+    rewrite_endpoints_on, write_endpoint_on,
 };
 use reads::ReadPool;
 use rows::{ATTEMPT_COLS, db_err, to_i64};
@@ -341,6 +344,18 @@ impl Store for SqliteStore {
             Ok(e)
         })
         .await
+    }
+
+    async fn rewrite_endpoints(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        mut rewrite: EndpointRewrite,
+    ) -> StoreResult<RewriteBatch> {
+        let after = after.map(str::to_owned);
+        // One write job: its savepoint commits the whole batch or none of it.
+        self.write(move |c| rewrite_endpoints_on(c, after.as_deref(), limit, &mut rewrite))
+            .await
     }
 
     async fn delete_endpoint(&self, id: &str) -> StoreResult<bool> {

@@ -26,6 +26,7 @@ pub(super) struct Sql {
     pub(super) get_endpoint: String,
     pub(super) list_endpoints: String,
     pub(super) lock_endpoint: String,
+    pub(super) lock_endpoint_batch: String,
     pub(super) update_endpoint: String,
     pub(super) delete_open_of_endpoint: String,
     pub(super) delete_endpoint: String,
@@ -77,6 +78,10 @@ impl Sql {
             ),
             lock_endpoint: format!(
                 "SELECT {ENDPOINT_COLS} FROM {s}.endpoints e WHERE e.id = $1 FOR UPDATE"
+            ),
+            lock_endpoint_batch: format!(
+                "SELECT {ENDPOINT_COLS} FROM {s}.endpoints e \
+                 WHERE $1::text IS NULL OR e.id > $1::text ORDER BY e.id LIMIT $2 FOR UPDATE"
             ),
             update_endpoint: format!(
                 "UPDATE {s}.endpoints SET tenant = $2, enabled = $3, fifo = $4, \

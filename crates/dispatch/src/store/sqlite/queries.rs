@@ -16,7 +16,7 @@ use crate::model::{
     EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
 };
 use crate::store::memory::{attempt_summary, lease_deadline};
-use crate::store::{StoreError, StoreResult};
+use crate::store::{EndpointRewrite, RewriteBatch, StoreError, StoreResult};
 
 /// Default page size of [`Store::list_deliveries`](crate::store::Store::list_deliveries).
 const DEFAULT_LIST_LIMIT: usize = 100;
@@ -45,6 +45,45 @@ pub(super) fn list_endpoints_on(conn: &Connection, tenant: &str) -> StoreResult<
     rows.iter()
         .map(|(body, ltr)| endpoint_from_parts(body, *ltr))
         .collect()
+}
+
+/// One batch of [`Store::rewrite_endpoints`](crate::store::Store::rewrite_endpoints): up to
+/// `limit` endpoints after `after` in id order, the changed ones written back.
+pub(super) fn rewrite_endpoints_on(
+    conn: &Connection,
+    after: Option<&str>,
+    limit: usize,
+    rewrite: &mut EndpointRewrite,
+) -> StoreResult<RewriteBatch> {
+    let rows: Vec<(String, Option<i64>)> = conn
+        .prepare_cached(
+            "SELECT body, last_triggered_at FROM endpoints \
+             WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2",
+        )
+        .and_then(|mut s| {
+            s.query_map(
+                params![after, to_i64(u64::try_from(limit).unwrap_or(u64::MAX))],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .and_then(|rows| rows.collect())
+        })
+        .map_err(db_err)?;
+    let mut batch = RewriteBatch {
+        seen: rows.len(),
+        ..RewriteBatch::default()
+    };
+    for (body, ltr) in rows {
+        let mut e = endpoint_from_parts(&body, ltr)?;
+        let id = e.id.clone();
+        if rewrite(&mut e) {
+            // The id is the key; a rewrite cannot move the record.
+            e.id.clone_from(&id);
+            write_endpoint_on(conn, &e, false)?;
+            batch.rewritten += 1;
+        }
+        batch.last_id = Some(id);
+    }
+    Ok(batch)
 }
 
 pub(super) fn write_endpoint_on(conn: &Connection, e: &Endpoint, insert: bool) -> StoreResult<()> {

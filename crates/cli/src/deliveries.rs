@@ -196,11 +196,14 @@ async fn delivery_lines(
     d: &Delivery,
     attempts: &[Attempt],
 ) -> Result<Vec<String>, CliError> {
+    // The URL only, straight from the store: the record's secret fields may be sealed under
+    // a key this command was not given, and nothing here needs them.
     let url = dispatcher
+        .store()
         .get_endpoint(&d.endpoint_id)
         .await
-        .map_err(failed)?
-        .map(|e| e.endpoint.url)
+        .map_err(|e| CliError::failed(e.to_string()))?
+        .map(|e| e.url)
         .unwrap_or_else(|| "(endpoint deleted)".to_owned());
     let mut out = vec![
         String::new(),

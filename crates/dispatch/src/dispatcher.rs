@@ -398,7 +398,7 @@ impl Dispatcher {
     ///
     /// # Errors
     /// [`ErrorKind::AtRest`](crate::ErrorKind::AtRest) naming the first record it cannot read and why;
-    /// [`DispatchError::Store`]. A failed check runs again on the next call.
+    /// `DispatchError::Store`. A failed check runs again on the next call.
     pub async fn ready(&self) -> Result<()> {
         self.engine.ready().await
     }
@@ -409,9 +409,9 @@ impl Dispatcher {
     /// Once it returns `Ok`, older keys may be removed from the configuration.
     ///
     /// # Errors
-    /// [`AtRestError::NotConfigured`] without a key; [`ErrorKind::AtRest`](crate::ErrorKind::AtRest) for a record
+    /// `AtRestError::NotConfigured` without a key; `ErrorKind::AtRest` for a record
     /// the configured keys cannot read (batches before it stay committed);
-    /// [`DispatchError::Store`].
+    /// `DispatchError::Store`.
     pub async fn reencrypt(&self, batch_size: usize) -> Result<ReencryptReport> {
         self.engine
             .pass(crate::at_rest::Pass::Reencrypt, batch_size.max(1))

@@ -678,8 +678,8 @@ impl Dispatcher {
     /// it is shown.
     ///
     /// # Errors
-    /// [`DispatchError::NotFound`], [`DispatchError::Validation`] (key generation),
-    /// [`DispatchError::Store`].
+    /// `DispatchError::NotFound`, `DispatchError::Validation` (key generation),
+    /// `DispatchError::Store`.
     pub async fn set_signing(
         &self,
         id: &str,
@@ -738,7 +738,7 @@ impl Dispatcher {
     /// [`send`](Self::send); a disabled endpoint stores the message with no delivery.
     ///
     /// # Errors
-    /// [`DispatchError::NotFound`], and as [`send`](Self::send).
+    /// `DispatchError::NotFound`, and as `send`.
     pub async fn send_to(
         &self,
         endpoint_id: &str,

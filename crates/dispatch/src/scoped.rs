@@ -69,7 +69,7 @@ impl Dispatcher {
     ///
     /// # Errors
     /// [`ValidationError::InvalidPageSize`] outside `1..=`[`MAX_PAGE_SIZE`],
-    /// [`ValidationError::InvalidCursor`], [`DispatchError::Store`](crate::DispatchError::Store).
+    /// `ValidationError::InvalidCursor`, `DispatchError::Store`.
     pub async fn delivery_page(
         &self,
         filter: &DeliveryFilter,
@@ -144,7 +144,7 @@ impl Dispatcher {
     /// for a missing one.
     ///
     /// # Errors
-    /// [`DispatchError::Store`](crate::DispatchError::Store).
+    /// `DispatchError::Store`.
     pub async fn tenant_endpoint(&self, tenant: &str, id: &str) -> Result<Option<EndpointInfo>> {
         self.engine.ready().await?;
         self.engine
@@ -162,7 +162,7 @@ impl Dispatcher {
     ///
     /// # Errors
     /// [`ErrorKind::AtRest`](crate::ErrorKind::AtRest) for a record the keys cannot read;
-    /// [`DispatchError::Store`](crate::DispatchError::Store).
+    /// `DispatchError::Store`.
     pub async fn endpoint_records(&self, tenant: &str) -> Result<Vec<Endpoint>> {
         self.engine.ready().await?;
         self.engine
@@ -177,7 +177,7 @@ impl Dispatcher {
     /// The message `id` if it was sent for `tenant`; `None` otherwise.
     ///
     /// # Errors
-    /// [`DispatchError::Store`](crate::DispatchError::Store).
+    /// `DispatchError::Store`.
     pub async fn tenant_message(&self, tenant: &str, id: &str) -> Result<Option<Message>> {
         Ok(self
             .engine
@@ -190,7 +190,7 @@ impl Dispatcher {
     /// The delivery `id` if its message was sent for `tenant`; `None` otherwise.
     ///
     /// # Errors
-    /// [`DispatchError::Store`](crate::DispatchError::Store).
+    /// `DispatchError::Store`.
     pub async fn tenant_delivery(&self, tenant: &str, id: &str) -> Result<Option<Delivery>> {
         let Some(d) = self.engine.store().get_delivery(id).await? else {
             return Ok(None);
@@ -241,7 +241,7 @@ impl Dispatcher {
     /// The ids of a message's deliveries, oldest first.
     ///
     /// # Errors
-    /// [`DispatchError::Store`](crate::DispatchError::Store).
+    /// `DispatchError::Store`.
     pub async fn delivery_ids(&self, message_id: &str) -> Result<Vec<String>> {
         let list = self
             .engine

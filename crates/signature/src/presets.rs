@@ -67,9 +67,9 @@ pub mod zta {
 /// Hub Message (hubmessage.io): lowercase hex HMAC over the body, optional `sha256=` accepted.
 ///
 /// The vendor does not publish the header name: take it from the Hub Message console and pass
-/// it as the `header` parameter. [`DEFAULT_HEADER`] is only a placeholder used by
+/// it as the `header` parameter. `DEFAULT_HEADER` is only a placeholder used by
 /// [`Scheme::from_name`](crate::Scheme::from_name). The key is the 64-hex secret used as ASCII
-/// by default, or hex-decoded with [`HubKeyEncoding::Hex`].
+/// by default, or hex-decoded with `HubKeyEncoding::Hex`.
 pub mod hub_message {
     use serde::{Deserialize, Serialize};
 

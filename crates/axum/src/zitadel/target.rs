@@ -51,7 +51,7 @@ pub enum Incoming {
     Request(RequestExecution),
     /// A response execution: reply with the (modified) `response` message.
     Response(ResponseExecution),
-    /// A function execution: reply with a [`FunctionReply`].
+    /// A function execution: reply with a `FunctionReply`.
     Function(FunctionExecution),
     /// An event execution: reply 2xx.
     Event(EventExecution),

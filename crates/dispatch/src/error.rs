@@ -281,6 +281,7 @@ impl DispatchError {
     }
 
     /// A transactional-outbox call that does not fit the store.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn outbox(why: &'static str) -> Self {
         Self::new(ErrorKind::Outbox, Detail::Message(why))
     }

@@ -171,6 +171,7 @@ impl Dispatcher {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl Dispatcher {
     /// The dispatcher's store as the backend `T`, or [`ErrorKind::Outbox`](crate::ErrorKind::Outbox) saying `why`.
     #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -228,3 +228,25 @@ proptest! {
         agree(family, &bytes);
     }
 }
+
+/// The bracket count behind the depth guard: exact at 127 openers wherever they fall
+/// (across the 255-byte chunks it counts in), and silent on short input.
+#[test]
+fn depth_guard_counts_every_opener() {
+    let spread = |openers: usize, len: usize| -> Vec<u8> {
+        let mut bytes = vec![b' '; len];
+        let step = len / openers;
+        for i in 0..openers {
+            bytes[i * step] = if i % 2 == 0 { b'[' } else { b'{' };
+        }
+        bytes
+    };
+    assert!(super::may_reach_depth_limit(&spread(127, 10_000)));
+    assert!(!super::may_reach_depth_limit(&spread(126, 10_000)));
+    assert!(super::may_reach_depth_limit(&spread(127, 256)));
+    assert!(!super::may_reach_depth_limit(&spread(127, 255)));
+    // Closing brackets and other bytes are not openers.
+    assert!(!super::may_reach_depth_limit(&b"]}".repeat(2000)));
+    // 300 openers in one chunk overflow nothing.
+    assert!(super::may_reach_depth_limit(&[b'['; 300]));
+}

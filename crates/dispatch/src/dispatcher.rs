@@ -506,6 +506,21 @@ impl Dispatcher {
         idempotency_key: Option<String>,
         only: Option<&str>,
     ) -> Result<EnqueueResult> {
+        self.enqueue_with_ids(tenant, event_type, payload, idempotency_key, only)
+            .await
+            .map(|(result, _)| result)
+    }
+
+    /// [`enqueue`](Self::enqueue), also returning the ids of the deliveries it stored (none
+    /// for a duplicate).
+    pub(crate) async fn enqueue_with_ids(
+        &self,
+        tenant: &str,
+        event_type: &str,
+        payload: Vec<u8>,
+        idempotency_key: Option<String>,
+        only: Option<&str>,
+    ) -> Result<(EnqueueResult, Vec<String>)> {
         self.check_message(tenant, event_type, payload.len())?;
         self.engine.ready().await?;
         let endpoints = self.store().list_endpoints(tenant).await?;
@@ -520,7 +535,7 @@ impl Dispatcher {
         );
         let result = self.store().enqueue(&message, &deliveries).await?;
         self.woken_by(&result);
-        Ok(result)
+        Ok((result, deliveries.into_iter().map(|d| d.id).collect()))
     }
 
     /// The checks every message passes before anything is stored (`send` and the outbox).

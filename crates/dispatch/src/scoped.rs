@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::dispatcher::{Dispatcher, fan_out};
+use crate::dispatcher::Dispatcher;
 use crate::error::{Result, ValidationError};
 use crate::model::{Delivery, DeliveryFilter, Endpoint, EnqueueResult, Message, UnixMillis};
 use crate::registry::EndpointInfo;
@@ -210,24 +210,19 @@ impl Dispatcher {
         payload: Vec<u8>,
         idempotency_key: Option<&str>,
     ) -> Result<Sent> {
-        self.check_message(tenant, event_type, payload.len())?;
-        self.engine.ready().await?;
-        let endpoints = self.engine.store().list_endpoints(tenant).await?;
-        let (message, deliveries) = fan_out(
-            self.engine.now_millis(),
-            &endpoints,
-            tenant,
-            event_type,
-            payload,
-            idempotency_key.map(str::to_owned),
-            None,
-        );
-        let result = self.engine.store().enqueue(&message, &deliveries).await?;
-        self.woken_by(&result);
+        let (result, delivery_ids) = self
+            .enqueue_with_ids(
+                tenant,
+                event_type,
+                payload,
+                idempotency_key.map(str::to_owned),
+                None,
+            )
+            .await?;
         Ok(match result {
             EnqueueResult::Created { message_id, .. } => Sent {
                 message_id,
-                delivery_ids: deliveries.into_iter().map(|d| d.id).collect(),
+                delivery_ids,
                 duplicate: false,
             },
             EnqueueResult::Duplicate { message_id } => Sent {

@@ -55,6 +55,7 @@ use queries::{
     rewrite_endpoints_on, write_endpoint_on,
 };
 use reads::ReadPool;
+pub(crate) use rows::fault_of;
 use rows::{ATTEMPT_COLS, db_err, to_i64};
 pub use writer::WriteStats;
 use writer::{BoxedJob, Job, WriteCounters, closed, writer_loop};

@@ -68,7 +68,7 @@ where
     fn finish(self: Box<Self>, commit_error: Option<&StoreError>) {
         let r = match (self.result, commit_error) {
             (Some(Err(e)), _) => Err(e),
-            (_, Some(e)) => Err(StoreError::backend_message(format!("commit failed: {e}"))),
+            (_, Some(e)) => Err(super::rows::commit_err(e)),
             (Some(ok), None) => ok,
             (None, None) => Err(closed()),
         };

@@ -105,21 +105,32 @@ pub(crate) struct Recovered {
     pub(crate) for_ms: i64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Outage {
     since: UnixMillis,
-    last_line: UnixMillis,
-    unlogged: u64,
     total: u64,
+    /// Whether a failure line was written during it (then its end is logged too).
+    logged: bool,
 }
 
-/// The engine's store-failure log limiter (shared by its tasks).
+#[derive(Debug, Default)]
+struct LogState {
+    outage: Option<Outage>,
+    /// When the last failure line was written (across outages: a flapping store is
+    /// summarised like a failing one).
+    last_line: Option<UnixMillis>,
+    /// Failures since the last line.
+    unlogged: u64,
+}
+
+/// The engine's store-failure log limiter (shared by its tasks): at most one failure line
+/// per interval, and one line for the end of an outage that had one.
 #[derive(Debug)]
 pub(crate) struct FaultLog {
     every: i64,
     /// Fast path for [`success`](Self::success): whether an outage is open.
     failing: AtomicBool,
-    outage: Mutex<Option<Outage>>,
+    state: Mutex<LogState>,
 }
 
 impl Default for FaultLog {
@@ -129,50 +140,56 @@ impl Default for FaultLog {
 }
 
 impl FaultLog {
-    /// A limiter writing at most one summary per `every`.
+    /// A limiter writing at most one failure line per `every`.
     pub(crate) fn new(every: Duration) -> Self {
         Self {
             every: millis(every).max(1),
             failing: AtomicBool::new(false),
-            outage: Mutex::new(None),
+            state: Mutex::new(LogState::default()),
         }
     }
 
     /// Notes a failure at `now`; what to log.
     pub(crate) fn failure(&self, now: UnixMillis) -> Line {
-        let mut outage = self.outage.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         self.failing.store(true, Ordering::Release);
-        let Some(o) = outage.as_mut() else {
-            *outage = Some(Outage {
-                since: now,
-                last_line: now,
-                unlogged: 0,
-                total: 1,
-            });
-            return Line::First;
-        };
+        st.unlogged += 1;
+        let due = st.last_line.is_none_or(|t| now - t >= self.every);
+        let unlogged = st.unlogged;
+        let o = st.outage.get_or_insert(Outage {
+            since: now,
+            total: 0,
+            logged: false,
+        });
         o.total += 1;
-        o.unlogged += 1;
-        if now - o.last_line >= self.every {
-            let failures = std::mem::take(&mut o.unlogged);
-            o.last_line = now;
+        if !due {
+            return Line::Quiet;
+        }
+        o.logged = true;
+        let line = if unlogged == 1 && o.total == 1 {
+            Line::First
+        } else {
             Line::Summary {
-                failures,
+                failures: unlogged,
                 for_ms: now - o.since,
             }
-        } else {
-            Line::Quiet
-        }
+        };
+        st.unlogged = 0;
+        st.last_line = Some(now);
+        line
     }
 
-    /// Notes a success at `now`: the outage that it ends, if one was open.
+    /// Notes a success at `now`: the outage that it ends, if one was open and logged.
     pub(crate) fn success(&self, now: UnixMillis) -> Option<Recovered> {
         if !self.failing.load(Ordering::Acquire) {
             return None;
         }
-        let mut outage = self.outage.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         self.failing.store(false, Ordering::Release);
-        outage.take().map(|o| Recovered {
+        let o = st.outage.take().filter(|o| o.logged)?;
+        // The recovery line counts the outage's failures not summarised yet.
+        st.unlogged = 0;
+        Some(Recovered {
             failures: o.total,
             for_ms: now - o.since,
         })
@@ -303,8 +320,43 @@ mod tests {
         assert_eq!(r.failures, tries);
         assert!(r.for_ms >= outage - 5000);
         assert_eq!(log.success(clock.now_millis()), None);
-        // The next outage starts with a full line again.
+        // The next outage, once the interval passed, starts with a full line again.
+        clock.advance(SUMMARY_EVERY);
         assert_eq!(log.failure(clock.now_millis()), Line::First);
+    }
+
+    /// A store that fails and answers in turn (every other batch fails) is summarised like
+    /// a failing one: one failure line per interval and one recovery line after it.
+    #[test]
+    fn a_flapping_store_is_logged_like_a_failing_one() {
+        let clock = ManualClock::at(1_000_000);
+        let log = FaultLog::default();
+        let (mut failure_lines, mut recoveries, mut failures) = (0, 0, 0u64);
+        let mut counted = 0;
+        for _ in 0..600 {
+            failures += 1;
+            match log.failure(clock.now_millis()) {
+                Line::First => {
+                    failure_lines += 1;
+                    counted += 1;
+                }
+                Line::Summary { failures, .. } => {
+                    failure_lines += 1;
+                    counted += failures;
+                }
+                Line::Quiet => {}
+            }
+            clock.advance(Duration::from_millis(50));
+            if log.success(clock.now_millis()).is_some() {
+                recoveries += 1;
+            }
+            clock.advance(Duration::from_millis(50));
+        }
+        // 60 s of flapping: 6 failure lines and as many recovery lines, not 600 each.
+        assert_eq!(failure_lines, 6);
+        assert_eq!(recoveries, 6);
+        // The summaries count the quiet failures of the short outages in between.
+        assert!(counted > failures - 100, "{counted} of {failures}");
     }
 
     #[derive(Default)]

@@ -98,7 +98,9 @@ pub(crate) async fn run(engine: Arc<Engine>, n: usize) {
             Err(e) => {
                 // Back off while the store fails (no hot loop, bounded log lines); the
                 // first success resumes at full speed.
-                engine.fault_log.log_failure(now, "claim", &e);
+                engine
+                    .fault_log
+                    .log_failure(engine.clock.now_millis(), "claim", &e);
                 drop(permits);
                 tokio::select! {
                     _ = tokio::time::sleep(backoff.failed(&mut rng)) => {}

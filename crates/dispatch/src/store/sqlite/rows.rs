@@ -34,16 +34,15 @@ pub(super) fn commit_err(e: &StoreError) -> StoreError {
         StoreError::Backend {
             source: Some(s), ..
         } => match s.downcast_ref::<rusqlite::Error>() {
-            Some(rusqlite::Error::SqliteFailure(code, _)) => Some(*code),
+            Some(rusqlite::Error::SqliteFailure(code, msg)) => Some((*code, msg.clone())),
             _ => None,
         },
         _ => None,
     };
     match code {
-        Some(code) => StoreError::backend_context(
-            "commit failed",
-            rusqlite::Error::SqliteFailure(code, Some(e.to_string())),
-        ),
+        Some((code, msg)) => {
+            StoreError::backend_context("commit failed", rusqlite::Error::SqliteFailure(code, msg))
+        }
         None => StoreError::backend_message(format!("commit failed: {e}")),
     }
 }

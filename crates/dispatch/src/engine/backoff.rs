@@ -75,6 +75,7 @@ impl Backoff {
     }
 
     /// Consecutive failures so far.
+    #[cfg(test)]
     pub(crate) fn failures(&self) -> u32 {
         self.failures
     }

@@ -304,7 +304,12 @@ pub(crate) async fn record(
             Finality::Retrying
         }
         Err(e) => {
-            tracing::error!(error = %e, "recording the attempt failed; the lease will expire and the delivery is retried");
+            // The lease will expire and the delivery is sent again. Logged through the
+            // engine's bounded store-failure log: an outage fails every attempt in flight.
+            tracing::debug!(error = %e, "recording the attempt failed; it will be retried");
+            engine
+                .fault_log
+                .log_failure(engine.clock.now_millis(), "recording an attempt", &e);
             Finality::Retrying
         }
     }

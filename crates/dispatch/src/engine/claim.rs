@@ -8,6 +8,7 @@ use hookwire_retry::SeededJitter;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument as _;
 
+use super::backoff::Backoff;
 use super::{Drained, Engine, attempt};
 use crate::model::{ClaimedDelivery, UnixMillis};
 
@@ -48,14 +49,29 @@ pub(crate) async fn run(engine: Arc<Engine>, n: usize) {
     let worker: Arc<str> = format!("{}-{n}", engine.instance).into();
     let mut shutdown = engine.shutdown.subscribe();
     let mut rng = jitter_source(&engine);
+    let mut backoff = Backoff::default();
     // Nothing is claimed before the store passed the at-rest check (keys, migration).
     while let Err(e) = engine.ready().await {
-        tracing::error!(worker = %worker, error = %e, "store refused: not delivering");
+        let delay = match e.store_error() {
+            // The store is down: back off like a failing claim.
+            Some(se) => {
+                engine
+                    .fault_log
+                    .log_failure(engine.clock.now_millis(), "at-rest check", se);
+                backoff.failed(&mut rng)
+            }
+            // Refused (keys, migration): an operator must act; say so every poll.
+            None => {
+                tracing::error!(worker = %worker, error = %e, "store refused: not delivering");
+                engine.settings.poll_interval
+            }
+        };
         tokio::select! {
-            _ = tokio::time::sleep(engine.settings.poll_interval) => {}
+            _ = tokio::time::sleep(delay) => {}
             _ = shutdown.changed() => return,
         }
     }
+    backoff.succeeded();
     loop {
         if *shutdown.borrow() {
             break;
@@ -72,12 +88,21 @@ pub(crate) async fn run(engine: Arc<Engine>, n: usize) {
             .claim(&worker, now, engine.settings.lease, permits.len())
             .await
         {
-            Ok(c) => c,
+            Ok(c) => {
+                // The end of an outage, whoever logged it (an atomic load when none is open).
+                backoff.succeeded();
+                engine.fault_log.log_success(engine.clock.now_millis());
+                c
+            }
             Err(e) => {
-                tracing::warn!(worker = %worker, error = %e, "claim failed");
+                // Back off while the store fails (no hot loop, bounded log lines); the
+                // first success resumes at full speed.
+                engine
+                    .fault_log
+                    .log_failure(engine.clock.now_millis(), "claim", &e);
                 drop(permits);
                 tokio::select! {
-                    _ = tokio::time::sleep(engine.settings.poll_interval) => {}
+                    _ = tokio::time::sleep(backoff.failed(&mut rng)) => {}
                     _ = shutdown.changed() => {}
                 }
                 continue;

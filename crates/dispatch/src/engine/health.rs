@@ -90,7 +90,10 @@ pub(crate) async fn write(
         Ok(applied) => applied,
         Err(StoreError::NotFound { .. }) => return Ok(None),
         Err(e) => {
-            tracing::warn!(endpoint = endpoint_id, error = %e, "health update failed");
+            tracing::debug!(endpoint = endpoint_id, error = %e, "health update failed");
+            engine
+                .fault_log
+                .log_failure(engine.clock.now_millis(), "health update", &e);
             return Err(e);
         }
     };

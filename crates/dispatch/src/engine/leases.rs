@@ -42,7 +42,7 @@ pub(crate) async fn renew_held(engine: &Engine) -> usize {
                     tracing::warn!(delivery = %id, "lease lost while the attempt runs");
                 }
             }
-            Err(e) => tracing::warn!(worker = %worker, error = %e, "lease renewal failed"),
+            Err(e) => engine.fault_log.log_failure(now, "lease renewal", &e),
         }
     }
     renewed

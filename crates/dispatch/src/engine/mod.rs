@@ -4,6 +4,7 @@
 //!   [`DispatcherBuilder`](crate::DispatcherBuilder); the registry and the outbox read them
 //!   through its accessors.
 //! - [`claim`]: the claim loops (claim due deliveries, hand each to a task), shutdown's drain.
+//! - [`backoff`]: while the store fails, the claim loops' backoff and the bounded failure log.
 //! - [`attempt`]: one attempt as named steps: admit → build request → send → decide → record.
 //! - [`health`]: endpoint health after each attempt (buffered successes, auto-disable).
 //! - [`leases`]: the lease keeper (renews every held lease in one batch per store).
@@ -17,6 +18,7 @@
 //! store, the transport and the models, never the public types above it.
 
 pub(crate) mod attempt;
+pub(crate) mod backoff;
 pub(crate) mod claim;
 pub(crate) mod clock;
 pub(crate) mod gates;
@@ -68,6 +70,8 @@ pub(crate) struct Engine {
     in_flight: in_flight::InFlight,
     health: health::HealthBuffer,
     prepared: prepared::PreparedCache,
+    /// Store failures of every task, logged in bounded form.
+    fault_log: backoff::FaultLog,
     started: AtomicBool,
     stopping: AtomicBool,
     shutdown: watch::Sender<bool>,
@@ -120,6 +124,7 @@ impl Engine {
             in_flight: in_flight::InFlight::default(),
             health: health::HealthBuffer::default(),
             prepared: prepared::PreparedCache::default(),
+            fault_log: backoff::FaultLog::default(),
             started: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             shutdown,

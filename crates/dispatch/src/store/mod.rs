@@ -78,6 +78,40 @@ pub enum StoreError {
     },
 }
 
+/// What kind of database fault a [`StoreError::Backend`] is, when it is one the dispatcher
+/// survives by waiting: see [`StoreError::fault`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreFault {
+    /// Another connection holds the lock (SQLite `SQLITE_BUSY`/`SQLITE_LOCKED`, PostgreSQL
+    /// lock timeouts, serialization failures and deadlocks).
+    Busy,
+    /// The database refuses writes (SQLite `SQLITE_READONLY` or `PRAGMA query_only`,
+    /// PostgreSQL `read_only_sql_transaction`, a hot standby).
+    ReadOnly,
+    /// The database is out of space (SQLite `SQLITE_FULL`, for example at
+    /// `PRAGMA max_page_count`; PostgreSQL `disk_full`).
+    Full,
+    /// The connection is gone or cannot be made (connection closed or refused, the server
+    /// shutting down or starting, too many connections).
+    Unavailable,
+    /// No pooled connection became free in time (more concurrent operations than
+    /// connections, each waiting too long).
+    PoolTimeout,
+}
+
+impl std::fmt::Display for StoreFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Busy => "busy",
+            Self::ReadOnly => "read-only",
+            Self::Full => "full",
+            Self::Unavailable => "unavailable",
+            Self::PoolTimeout => "pool timeout",
+        })
+    }
+}
+
 /// A boxed error of any backend, as kept by [`StoreError::Backend`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -101,6 +135,20 @@ impl StoreError {
         }
     }
 
+    /// Which database fault this is, when the backend's error says so (busy, read-only,
+    /// full, unavailable, pool timeout); `None` for other errors. Such faults pass: the
+    /// dispatcher's workers back off and resume, and a caller of `send` may retry later.
+    pub fn fault(&self) -> Option<StoreFault> {
+        let Self::Backend {
+            source: Some(source),
+            ..
+        } = self
+        else {
+            return None;
+        };
+        fault_of(source.as_ref())
+    }
+
     /// A [`StoreError::Backend`] with a message and no underlying error.
     pub fn backend_message(message: impl Into<String>) -> Self {
         Self::Backend {
@@ -108,6 +156,30 @@ impl StoreError {
             source: None,
         }
     }
+}
+
+/// The fault behind a backend's error (looking through its chain of sources).
+fn fault_of(e: &(dyn std::error::Error + 'static)) -> Option<StoreFault> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(e) = cur {
+        #[cfg(feature = "sqlite")]
+        if let Some(e) = e.downcast_ref::<rusqlite::Error>() {
+            return sqlite::fault_of(e);
+        }
+        #[cfg(feature = "postgres")]
+        if let Some(f) = postgres::fault_of(e) {
+            return Some(f);
+        }
+        if let Some(StoreError::Backend {
+            source: Some(inner),
+            ..
+        }) = e.downcast_ref::<StoreError>()
+        {
+            return fault_of(inner.as_ref());
+        }
+        cur = e.source();
+    }
+    None
 }
 
 /// Shorthand for store results.

@@ -172,6 +172,40 @@ pub(super) fn db_err(e: tokio_postgres::Error) -> StoreError {
     }
 }
 
+/// The fault a PostgreSQL or pool error is, if any (see [`StoreError::fault`]).
+pub(crate) fn fault_of(e: &(dyn std::error::Error + 'static)) -> Option<super::StoreFault> {
+    use super::StoreFault;
+    if let Some(e) = e.downcast_ref::<deadpool_postgres::PoolError>() {
+        return match e {
+            deadpool_postgres::PoolError::Timeout(_) => Some(StoreFault::PoolTimeout),
+            deadpool_postgres::PoolError::Backend(e) => pg_fault(e),
+            deadpool_postgres::PoolError::Closed => Some(StoreFault::Unavailable),
+            _ => None,
+        };
+    }
+    e.downcast_ref::<tokio_postgres::Error>().and_then(pg_fault)
+}
+
+fn pg_fault(e: &tokio_postgres::Error) -> Option<super::StoreFault> {
+    use super::StoreFault;
+    let Some(db) = e.as_db_error() else {
+        // No answer from the server: the connection is closed, refused or broken.
+        let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
+        return (e.is_closed() || io).then_some(StoreFault::Unavailable);
+    };
+    let code = db.code().code();
+    match code {
+        "53100" => Some(StoreFault::Full),
+        "25006" => Some(StoreFault::ReadOnly),
+        "40001" | "40P01" | "55P03" => Some(StoreFault::Busy),
+        // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections.
+        "57P01" | "57P02" | "57P03" | "53300" => Some(StoreFault::Unavailable),
+        // Class 08: connection exception.
+        c if c.starts_with("08") => Some(StoreFault::Unavailable),
+        _ => None,
+    }
+}
+
 pub(super) fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
     StoreError::backend_context("connection pool", e)
 }

@@ -55,6 +55,7 @@ use queries::{
     rewrite_endpoints_on, write_endpoint_on,
 };
 use reads::ReadPool;
+pub(crate) use rows::fault_of;
 use rows::{ATTEMPT_COLS, db_err, to_i64};
 pub use writer::WriteStats;
 use writer::{BoxedJob, Job, WriteCounters, closed, writer_loop};
@@ -170,6 +171,32 @@ impl SqliteStore {
     /// As [`open`](Self::open).
     pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
         migrate_on(conn)
+    }
+
+    /// Runs `f` on the store's one writing connection, between write batches and outside any
+    /// transaction (what `f` writes commits on its own). For that connection's settings: for
+    /// example `PRAGMA query_only = ON` for a window in which writes are refused (they fail
+    /// with [`StoreFault::ReadOnly`](super::StoreFault::ReadOnly) and the workers back off
+    /// until it is turned off), or `PRAGMA max_page_count` to cap the file's size.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] with `f`'s error, or when the writer thread has stopped.
+    pub async fn with_writer<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: BoxedJob = Box::new(writer::Direct::new(
+            move |conn: &Connection| f(conn).map_err(db_err),
+            reply,
+        ));
+        self.jobs
+            .as_ref()
+            .ok_or_else(closed)?
+            .send(job)
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
     }
 
     /// The database file, or `None` for an in-memory store.

@@ -142,69 +142,134 @@ fn free_port() -> Result<u16, String> {
 }
 
 fn start_cluster() -> Result<String, String> {
-    let bin = server_bin_dir().ok_or("no initdb/pg_ctl under /usr/lib/postgresql/*/bin or PATH")?;
-    let root = is_root();
-    let dir = std::env::temp_dir().join(format!(
-        "hookwire-pg-{}-{}",
-        std::process::id(),
-        hookwire_dispatch::model::new_id("c")
-    ));
-    let data = dir.join("data");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    if root {
-        run(
-            {
-                let mut c = Command::new("chown");
-                c.arg("postgres:").arg(&dir);
-                c
-            },
-            "chown",
-        )?;
-    }
-    let mut initdb = as_owner(root, &bin.join("initdb"));
-    initdb
-        .arg("-D")
-        .arg(&data)
-        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
-    run(initdb, "initdb")?;
-    let port = free_port()?;
-    let mut start = as_owner(root, &bin.join("pg_ctl"));
-    start
-        .arg("-D")
-        .arg(&data)
-        .arg("-l")
-        .arg(dir.join("log"))
-        .arg("-o")
-        .arg(format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
-            dir.display()
-        ))
-        .args(["-w", "-t", "30", "start"]);
-    run(start, "pg_ctl start")?;
-    // Stop and remove the cluster when this process is gone, however it ends.
-    let stop = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {owner}{pg_ctl} -D {data} -m immediate stop; rm -rf {dir}",
-        pid = std::process::id(),
-        owner = if root { "runuser -u postgres -- " } else { "" },
-        pg_ctl = bin.join("pg_ctl").display(),
-        data = data.display(),
-        dir = dir.display(),
-    );
-    Command::new("sh")
-        .args(["-c", &stop])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("watchdog: {e}"))?;
-    let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match probe(&url) {
-            Ok(()) => return Ok(url),
-            Err(e) if Instant::now() > deadline => return Err(format!("cluster on {port}: {e}")),
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+    let cluster = Cluster::create()?;
+    let url = cluster.url();
+    // The process-wide cluster lives until the process ends (its watchdog removes it).
+    std::mem::forget(cluster);
+    Ok(url)
+}
+
+/// A throwaway PostgreSQL cluster in a temporary directory on a free port, started with the
+/// system's `initdb`/`pg_ctl` (as the `postgres` user when we are root). Tests may stop and
+/// start it; it is stopped and removed when dropped, or by a watchdog when the process ends.
+#[derive(Debug)]
+pub(crate) struct Cluster {
+    bin: PathBuf,
+    dir: PathBuf,
+    data: PathBuf,
+    port: u16,
+    root: bool,
+}
+
+impl Cluster {
+    /// Creates and starts a cluster; `Err` says why not.
+    pub(crate) fn create() -> Result<Self, String> {
+        let bin =
+            server_bin_dir().ok_or("no initdb/pg_ctl under /usr/lib/postgresql/*/bin or PATH")?;
+        let root = is_root();
+        let dir = std::env::temp_dir().join(format!(
+            "hookwire-pg-{}-{}",
+            std::process::id(),
+            hookwire_dispatch::model::new_id("c")
+        ));
+        let data = dir.join("data");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        if root {
+            run(
+                {
+                    let mut c = Command::new("chown");
+                    c.arg("postgres:").arg(&dir);
+                    c
+                },
+                "chown",
+            )?;
         }
+        let mut initdb = as_owner(root, &bin.join("initdb"));
+        initdb.arg("-D").arg(&data).args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ]);
+        run(initdb, "initdb")?;
+        let cluster = Self {
+            port: free_port()?,
+            bin,
+            dir,
+            data,
+            root,
+        };
+        // Stop and remove the cluster when this process is gone, however it ends.
+        let stop = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {owner}{pg_ctl} -D {data} -m immediate stop; rm -rf {dir}",
+            pid = std::process::id(),
+            owner = if root { "runuser -u postgres -- " } else { "" },
+            pg_ctl = cluster.bin.join("pg_ctl").display(),
+            data = cluster.data.display(),
+            dir = cluster.dir.display(),
+        );
+        Command::new("sh")
+            .args(["-c", &stop])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("watchdog: {e}"))?;
+        cluster.start()?;
+        Ok(cluster)
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`.
+    pub(crate) fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Starts the server (again) and waits until it answers.
+    pub(crate) fn start(&self) -> Result<(), String> {
+        let mut start = as_owner(self.root, &self.bin.join("pg_ctl"));
+        start
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-l")
+            .arg(self.dir.join("log"))
+            .arg("-o")
+            .arg(format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+                self.port,
+                self.dir.display()
+            ))
+            .args(["-w", "-t", "30", "start"]);
+        run(start, "pg_ctl start")?;
+        let url = self.url();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match probe(&url) {
+                Ok(()) => return Ok(()),
+                Err(e) if Instant::now() > deadline => {
+                    return Err(format!("cluster on {}: {e}", self.port));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// Stops the server at once (`-m immediate`: no checkpoint, clients cut off, crash
+    /// recovery at the next start).
+    pub(crate) fn stop(&self) -> Result<(), String> {
+        let mut stop = as_owner(self.root, &self.bin.join("pg_ctl"));
+        stop.arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "-w", "stop"]);
+        run(stop, "pg_ctl stop")
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

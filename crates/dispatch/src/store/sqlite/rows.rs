@@ -14,6 +14,39 @@ pub(super) fn db_err(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// The fault an SQLite error is, if any (see [`StoreError::fault`]).
+pub(crate) fn fault_of(e: &rusqlite::Error) -> Option<crate::store::StoreFault> {
+    use crate::store::StoreFault;
+    use rusqlite::ErrorCode;
+    match e.sqlite_error_code()? {
+        ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Some(StoreFault::Busy),
+        ErrorCode::ReadOnly => Some(StoreFault::ReadOnly),
+        ErrorCode::DiskFull => Some(StoreFault::Full),
+        ErrorCode::CannotOpen | ErrorCode::SystemIoFailure => Some(StoreFault::Unavailable),
+        _ => None,
+    }
+}
+
+/// A failed commit of a batch, for each job of the batch: the same SQLite code (so
+/// [`StoreError::fault`] still says what happened), with the context.
+pub(super) fn commit_err(e: &StoreError) -> StoreError {
+    let code = match e {
+        StoreError::Backend {
+            source: Some(s), ..
+        } => match s.downcast_ref::<rusqlite::Error>() {
+            Some(rusqlite::Error::SqliteFailure(code, msg)) => Some((*code, msg.clone())),
+            _ => None,
+        },
+        _ => None,
+    };
+    match code {
+        Some((code, msg)) => {
+            StoreError::backend_context("commit failed", rusqlite::Error::SqliteFailure(code, msg))
+        }
+        None => StoreError::backend_message(format!("commit failed: {e}")),
+    }
+}
+
 /// A duplicate key (not any constraint: a trigger's `RAISE` or a `CHECK` is a plain error).
 pub(super) fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _)

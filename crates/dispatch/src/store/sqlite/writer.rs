@@ -25,6 +25,59 @@ pub(super) trait WriteJob: Send {
     fn run(&mut self, conn: &Connection) -> bool;
     /// Answers the caller with the job's result, or with `commit_error` if the batch failed.
     fn finish(self: Box<Self>, commit_error: Option<&StoreError>);
+    /// Whether the job runs alone, between batches and outside any transaction.
+    fn outside_transaction(&self) -> bool {
+        false
+    }
+    /// The job's error, once it ran and failed.
+    fn error(&self) -> Option<&StoreError> {
+        None
+    }
+}
+
+/// A job run alone between batches, outside any transaction (connection settings).
+pub(super) struct Direct<T, F> {
+    f: Option<F>,
+    result: Option<StoreResult<T>>,
+    reply: oneshot::Sender<StoreResult<T>>,
+}
+
+impl<T, F> Direct<T, F> {
+    /// A job running `f` alone and answering on `reply`.
+    pub(super) fn new(f: F, reply: oneshot::Sender<StoreResult<T>>) -> Self {
+        Self {
+            f: Some(f),
+            result: None,
+            reply,
+        }
+    }
+}
+
+impl<T, F> WriteJob for Direct<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> StoreResult<T> + Send,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let Some(f) = self.f.take() else {
+            return false;
+        };
+        let r = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
+            .unwrap_or_else(|_| Err(StoreError::backend_message("store operation panicked")));
+        let ok = r.is_ok();
+        self.result = Some(r);
+        ok
+    }
+
+    fn finish(self: Box<Self>, _: Option<&StoreError>) {
+        let _ = self
+            .reply
+            .send(self.result.unwrap_or_else(|| Err(closed())));
+    }
+
+    fn outside_transaction(&self) -> bool {
+        true
+    }
 }
 
 pub(super) struct Job<T, F> {
@@ -68,12 +121,16 @@ where
     fn finish(self: Box<Self>, commit_error: Option<&StoreError>) {
         let r = match (self.result, commit_error) {
             (Some(Err(e)), _) => Err(e),
-            (_, Some(e)) => Err(StoreError::backend_message(format!("commit failed: {e}"))),
+            (_, Some(e)) => Err(super::rows::commit_err(e)),
             (Some(ok), None) => ok,
             (None, None) => Err(closed()),
         };
         // The caller may have gone away (its future was dropped); nothing to do then.
         let _ = self.reply.send(r);
+    }
+
+    fn error(&self) -> Option<&StoreError> {
+        self.result.as_ref().and_then(|r| r.as_ref().err())
     }
 }
 
@@ -114,19 +171,33 @@ pub(super) fn writer_loop(
     counters: Arc<WriteCounters>,
 ) {
     while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            if job.outside_transaction() {
+                let mut job = job;
+                job.run(&conn);
+                job.finish(None);
+                continue;
             }
+            let mut batch = vec![job];
+            while batch.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    // Runs after this batch, alone.
+                    Ok(job) if job.outside_transaction() => {
+                        next = Some(job);
+                        break;
+                    }
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            counters.writes.fetch_add(
+                u64::try_from(batch.len()).unwrap_or(u64::MAX),
+                Ordering::Relaxed,
+            );
+            counters.transactions.fetch_add(1, Ordering::Relaxed);
+            run_batch(&conn, batch);
         }
-        counters.writes.fetch_add(
-            u64::try_from(batch.len()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
-        counters.transactions.fetch_add(1, Ordering::Relaxed);
-        run_batch(&conn, batch);
     }
 }
 
@@ -140,6 +211,19 @@ fn run_batch(conn: &Connection, mut batch: Vec<BoxedJob>) {
     }
     for job in &mut batch {
         job.run(conn);
+        if conn.is_autocommit() {
+            // SQLite rolled the whole transaction back on this job's error (SQLITE_FULL,
+            // SQLITE_IOERR, …): the jobs before it are undone and the ones after it must
+            // not run outside a transaction. Every job fails with that error.
+            let err = job.error().map_or_else(
+                || StoreError::backend_message("the transaction was rolled back"),
+                super::rows::commit_err,
+            );
+            for job in batch {
+                job.finish(Some(&err));
+            }
+            return;
+        }
     }
     let commit = conn.execute_batch("COMMIT").map_err(db_err);
     if commit.is_err() && !conn.is_autocommit() {

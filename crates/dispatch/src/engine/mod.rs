@@ -5,6 +5,8 @@
 //!   through its accessors.
 //! - [`claim`]: the claim loops (claim due deliveries, hand each to a task), shutdown's drain.
 //! - [`attempt`]: one attempt as named steps: admit → build request → send → decide → record.
+//! - [`completions`]: group commit of attempt results (one store call for those that
+//!   arrive while another write is under way).
 //! - [`health`]: endpoint health after each attempt (buffered successes, auto-disable).
 //! - [`leases`]: the lease keeper (renews every held lease in one batch per store).
 //! - [`prepared`]: per-endpoint parts of a request (signer, URL, fixed headers, auth), built
@@ -19,6 +21,7 @@
 pub(crate) mod attempt;
 pub(crate) mod claim;
 pub(crate) mod clock;
+pub(crate) mod completions;
 pub(crate) mod gates;
 pub(crate) mod health;
 pub(crate) mod in_flight;
@@ -68,6 +71,8 @@ pub(crate) struct Engine {
     in_flight: in_flight::InFlight,
     health: health::HealthBuffer,
     prepared: prepared::PreparedCache,
+    /// Group commit of attempt results.
+    completions: completions::Completions,
     started: AtomicBool,
     stopping: AtomicBool,
     shutdown: watch::Sender<bool>,
@@ -120,6 +125,7 @@ impl Engine {
             in_flight: in_flight::InFlight::default(),
             health: health::HealthBuffer::default(),
             prepared: prepared::PreparedCache::default(),
+            completions: completions::Completions::default(),
             started: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             shutdown,

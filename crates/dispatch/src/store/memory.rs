@@ -11,8 +11,8 @@ use super::{
     StoreResult,
 };
 use crate::model::{
-    Attempt, ClaimedDelivery, Completion, Delivery, DeliveryFilter, DeliveryState, Endpoint,
-    EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
+    Attempt, ClaimedDelivery, CompletedAttempt, Completion, Delivery, DeliveryFilter,
+    DeliveryState, Endpoint, EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
 };
 
 /// Default page size of [`Store::list_deliveries`].
@@ -197,6 +197,40 @@ impl Inner {
                         && d.lease_expires_at.is_some_and(|exp| exp > now)
                 })
         })
+    }
+
+    /// [`Store::complete`] under the lock.
+    fn complete(
+        &mut self,
+        delivery_id: &str,
+        worker: &str,
+        attempt: Attempt,
+        completion: Completion,
+    ) -> StoreResult<()> {
+        let endpoint_id = self.held(delivery_id, worker)?.endpoint_id.clone();
+        self.update(delivery_id, |d| {
+            d.attempts = d.attempts.saturating_add(1);
+            d.first_attempt_at.get_or_insert(attempt.at);
+            d.lease_owner = None;
+            d.lease_expires_at = None;
+            d.last_error = attempt_summary(&attempt);
+            match completion {
+                Completion::Delivered => d.state = DeliveryState::Delivered,
+                Completion::Failed => d.state = DeliveryState::Failed,
+                Completion::Retry { at } => {
+                    d.state = DeliveryState::Pending;
+                    d.next_attempt_at = at;
+                }
+            }
+        });
+        if let Some((_, e)) = self.endpoints.get_mut(&endpoint_id) {
+            e.last_triggered_at = Some(
+                e.last_triggered_at
+                    .map_or(attempt.at, |t| t.max(attempt.at)),
+            );
+        }
+        self.push_attempt(attempt);
+        Ok(())
     }
 
     fn push_attempt(&mut self, attempt: Attempt) {
@@ -616,36 +650,40 @@ impl Store for MemoryStore {
         attempt: &Attempt,
         completion: Completion,
     ) -> StoreResult<()> {
-        let mut g = self.lock();
-        let endpoint_id = g.held(delivery_id, worker)?.endpoint_id.clone();
         let retry = matches!(completion, Completion::Retry { .. });
-        g.update(delivery_id, |d| {
-            d.attempts = d.attempts.saturating_add(1);
-            d.first_attempt_at.get_or_insert(attempt.at);
-            d.lease_owner = None;
-            d.lease_expires_at = None;
-            d.last_error = attempt_summary(attempt);
-            match completion {
-                Completion::Delivered => d.state = DeliveryState::Delivered,
-                Completion::Failed => d.state = DeliveryState::Failed,
-                Completion::Retry { at } => {
-                    d.state = DeliveryState::Pending;
-                    d.next_attempt_at = at;
-                }
-            }
-        });
-        g.push_attempt(attempt.clone());
-        if let Some((_, e)) = g.endpoints.get_mut(&endpoint_id) {
-            e.last_triggered_at = Some(
-                e.last_triggered_at
-                    .map_or(attempt.at, |t| t.max(attempt.at)),
-            );
-        }
-        drop(g);
+        self.lock()
+            .complete(delivery_id, worker, attempt.clone(), completion)?;
         if retry {
             self.work.notify_waiters();
         }
         Ok(())
+    }
+
+    async fn complete_batch(
+        &self,
+        batch: Vec<CompletedAttempt>,
+    ) -> StoreResult<Vec<StoreResult<()>>> {
+        let mut retry = false;
+        let mut seen = HashSet::with_capacity(batch.len());
+        let mut g = self.lock();
+        let results: Vec<StoreResult<()>> = batch
+            .into_iter()
+            .map(|c| {
+                let id = c.attempt.delivery_id.clone();
+                if !seen.insert(id.clone()) {
+                    return Err(StoreError::LeaseLost(id));
+                }
+                let r = matches!(c.completion, Completion::Retry { .. });
+                let done = g.complete(&id, &c.worker, c.attempt, c.completion);
+                retry |= r && done.is_ok();
+                done
+            })
+            .collect();
+        drop(g);
+        if retry {
+            self.work.notify_waiters();
+        }
+        Ok(results)
     }
 
     async fn release(&self, delivery_id: &str, worker: &str, at: UnixMillis) -> StoreResult<()> {

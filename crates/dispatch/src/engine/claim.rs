@@ -85,14 +85,13 @@ pub(crate) async fn run(engine: Arc<Engine>, n: usize) {
         };
         if claimed.is_empty() {
             drop(permits);
-            let sleep_for = idle_sleep(&engine, now).await;
-            tokio::select! {
-                _ = &mut notified => {}
-                _ = engine.store.wait_for_work(sleep_for) => {}
-                _ = shutdown.changed() => {}
-            }
+            idle(&engine, now, notified, &mut shutdown).await;
             continue;
         }
+        // A short claim took everything due: wait for news rather than claim again at once
+        // (so a busy queue never waits on a notification, and a quiet one claims once per
+        // wake-up, not twice).
+        let short = claimed.len() < permits.len();
         if engine.is_stopping() {
             for cd in &claimed {
                 release(&engine, &cd.delivery.id, &worker, engine.clock.now_millis()).await;
@@ -114,6 +113,26 @@ pub(crate) async fn run(engine: Arc<Engine>, n: usize) {
                 SeededJitter::new(rng.next_u64()),
             );
         }
+        if short {
+            drop(permits);
+            idle(&engine, now, notified, &mut shutdown).await;
+        }
+    }
+}
+
+/// Waits for a wake-up of this process (`notified`, enabled before the claim), news from
+/// the store, the next due time or shutdown.
+async fn idle(
+    engine: &Engine,
+    now: UnixMillis,
+    notified: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) {
+    let sleep_for = idle_sleep(engine, now).await;
+    tokio::select! {
+        _ = notified => {}
+        _ = engine.store.wait_for_work(sleep_for) => {}
+        _ = shutdown.changed() => {}
     }
 }
 

@@ -23,22 +23,26 @@ fn jitter_source(engine: &Engine) -> SeededJitter {
     })
 }
 
-/// Waits for a first permit, then takes as many more as are free, up to a claim batch.
-/// `None` on shutdown.
+/// Waits for a first permit, then takes as many more as are free, up to a claim batch, in
+/// one permit of that many (split per claimed delivery). `None` on shutdown.
 async fn permits(
     engine: &Engine,
     shutdown: &mut tokio::sync::watch::Receiver<bool>,
-) -> Option<Vec<OwnedSemaphorePermit>> {
-    let first = tokio::select! {
+) -> Option<OwnedSemaphorePermit> {
+    let mut permits = tokio::select! {
         p = Arc::clone(&engine.permits).acquire_owned() => p.ok()?,
         _ = shutdown.changed() => return None,
     };
-    let mut permits = vec![first];
-    while permits.len() < engine.settings.claim_batch {
-        match Arc::clone(&engine.permits).try_acquire_owned() {
-            Ok(p) => permits.push(p),
-            Err(_) => break,
-        }
+    let more = engine
+        .settings
+        .claim_batch
+        .saturating_sub(1)
+        .min(engine.permits.available_permits());
+    if more > 0
+        && let Ok(p) =
+            Arc::clone(&engine.permits).try_acquire_many_owned(u32::try_from(more).unwrap_or(0))
+    {
+        permits.merge(p);
     }
     Some(permits)
 }
@@ -60,7 +64,7 @@ pub(crate) async fn run(engine: Arc<Engine>, n: usize) {
         if *shutdown.borrow() {
             break;
         }
-        let Some(permits) = permits(&engine, &mut shutdown).await else {
+        let Some(mut permits) = permits(&engine, &mut shutdown).await else {
             break;
         };
         let notified = engine.wake.notified();
@@ -69,7 +73,7 @@ pub(crate) async fn run(engine: Arc<Engine>, n: usize) {
         let now = engine.clock.now_millis();
         let claimed = match engine
             .store
-            .claim(&worker, now, engine.settings.lease, permits.len())
+            .claim(&worker, now, engine.settings.lease, permits.num_permits())
             .await
         {
             Ok(c) => c,
@@ -91,16 +95,15 @@ pub(crate) async fn run(engine: Arc<Engine>, n: usize) {
         // A short claim took everything due: wait for news rather than claim again at once
         // (so a busy queue never waits on a notification, and a quiet one claims once per
         // wake-up, not twice).
-        let short = claimed.len() < permits.len();
+        let short = claimed.len() < permits.num_permits();
         if engine.is_stopping() {
             for cd in &claimed {
                 release(&engine, &cd.delivery.id, &worker, engine.clock.now_millis()).await;
             }
             break;
         }
-        let mut permits = permits.into_iter();
         for cd in claimed {
-            let Some(permit) = permits.next() else {
+            let Some(permit) = permits.split(1) else {
                 // The store returned more than asked; give the rest back.
                 release(&engine, &cd.delivery.id, &worker, engine.clock.now_millis()).await;
                 continue;

@@ -164,7 +164,6 @@ fn spawn_attempt(
             .now_millis()
             .saturating_add(super::clock::millis(engine.settings.lease))
     });
-    engine.in_flight.insert(id.clone(), worker, lease_until);
     let span = tracing::info_span!(
         "hookwire.attempt",
         delivery = %cd.delivery.id,
@@ -172,20 +171,20 @@ fn spawn_attempt(
         endpoint = %cd.endpoint.id,
         attempt = cd.delivery.attempts + 1,
     );
-    let task = {
-        let engine = Arc::clone(engine);
-        let worker = Arc::clone(worker);
-        let id = id.clone();
-        tokio::spawn(
-            async move {
-                attempt::run(&engine, &worker, cd, rng).await;
-                drop(permit);
-                engine.in_flight.finish(&id);
-            }
-            .instrument(span),
-        )
-    };
-    engine.in_flight.set_task(&id, task.abort_handle());
+    let (task_engine, task_worker, task_id) = (Arc::clone(engine), Arc::clone(worker), id.clone());
+    engine
+        .in_flight
+        .insert_spawned(id, worker, lease_until, move || {
+            tokio::spawn(
+                async move {
+                    attempt::run(&task_engine, &task_worker, cd, rng).await;
+                    drop(permit);
+                    task_engine.in_flight.finish(&task_id);
+                }
+                .instrument(span),
+            )
+            .abort_handle()
+        });
 }
 
 /// Gives a claimed delivery back unattempted, due at `at`. Returns whether the store took it.

@@ -245,7 +245,7 @@ impl Inner {
         attempt: Attempt,
         completion: Completion,
     ) -> StoreResult<()> {
-        let endpoint_id = self.held(delivery_id, worker)?.endpoint_id.clone();
+        self.held(delivery_id, worker)?;
         self.update(delivery_id, |d| {
             d.attempts = d.attempts.saturating_add(1);
             d.first_attempt_at.get_or_insert(attempt.at);
@@ -261,7 +261,9 @@ impl Inner {
                 }
             }
         });
-        if let Some((_, e)) = self.endpoints.get_mut(&endpoint_id) {
+        if let Some(d) = self.deliveries.get(delivery_id)
+            && let Some((_, e)) = self.endpoints.get_mut(&d.endpoint_id)
+        {
             e.last_triggered_at = Some(
                 e.last_triggered_at
                     .map_or(attempt.at, |t| t.max(attempt.at)),
@@ -273,14 +275,17 @@ impl Inner {
 
     fn push_attempt(&mut self, attempt: Attempt) {
         let i = self.attempts.len();
-        self.attempts_by_message
-            .entry(attempt.message_id.clone())
-            .or_default()
-            .push(i);
-        self.attempts_by_endpoint
-            .entry(attempt.endpoint_id.clone())
-            .or_default()
-            .push(i);
+        for (index, key) in [
+            (&mut self.attempts_by_message, &attempt.message_id),
+            (&mut self.attempts_by_endpoint, &attempt.endpoint_id),
+        ] {
+            match index.get_mut(key) {
+                Some(list) => list.push(i),
+                None => {
+                    index.insert(key.clone(), vec![i]);
+                }
+            }
+        }
         self.attempts.push(attempt);
     }
 

@@ -33,16 +33,21 @@ async fn permits(
         p = Arc::clone(&engine.permits).acquire_owned() => p.ok()?,
         _ = shutdown.changed() => return None,
     };
-    let more = engine
-        .settings
-        .claim_batch
-        .saturating_sub(1)
-        .min(engine.permits.available_permits());
-    if more > 0
-        && let Ok(p) =
-            Arc::clone(&engine.permits).try_acquire_many_owned(u32::try_from(more).unwrap_or(0))
-    {
-        permits.merge(p);
+    let want = engine.settings.claim_batch.saturating_sub(1);
+    let more = want.min(engine.permits.available_permits());
+    if more > 0 {
+        match Arc::clone(&engine.permits).try_acquire_many_owned(u32::try_from(more).unwrap_or(0)) {
+            Ok(p) => permits.merge(p),
+            // Another claim loop took some meanwhile: take what is left one by one.
+            Err(_) => {
+                while permits.num_permits() <= want {
+                    match Arc::clone(&engine.permits).try_acquire_owned() {
+                        Ok(p) => permits.merge(p),
+                        Err(_) => break,
+                    }
+                }
+            }
+        }
     }
     Some(permits)
 }

@@ -1,6 +1,7 @@
 //! PostgreSQL store: claim latency with 1 000 and with 1 000 000 pending deliveries (the
-//! 1 000 case is the baseline of the same run), and claim→complete throughput with one and
-//! with three stores (each its own pool, as separate processes would have).
+//! 1 000 case is the baseline of the same run), and claim→complete throughput (claims of 10,
+//! each completed in one `complete_batch`, as the engine does) with one and with three
+//! stores (each its own pool, as separate processes would have).
 //!
 //! `cargo bench -p hookwire-benches --bench pg_claim`
 //! Needs a server: the tests' `pg_support` finds or starts one.
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hookwire_dispatch::model::{Attempt, Completion, new_id};
+use hookwire_dispatch::model::{Attempt, CompletedAttempt, Completion, new_id};
 use hookwire_dispatch::store::{PostgresStore, Store};
 
 #[path = "../../crates/dispatch/tests/pg_support/mod.rs"]
@@ -92,7 +93,7 @@ fn claim_latency(c: &mut Criterion) {
     group.finish();
 }
 
-/// Claim 10, complete each as delivered, until `total` are done, with `stores` stores of
+/// Claim 10, complete them as delivered in one `complete_batch`, until `total` are done, with `stores` stores of
 /// `tasks` tasks each. Returns deliveries per second.
 async fn throughput(stores: usize, tasks: usize, total: i64) -> f64 {
     let (first, guard, _) = seeded(total).await;
@@ -116,24 +117,28 @@ async fn throughput(stores: usize, tasks: usize, total: i64) -> f64 {
                     if got.is_empty() {
                         return;
                     }
-                    for c in got {
-                        let a = Attempt {
-                            id: new_id("att"),
-                            delivery_id: c.delivery.id.clone(),
-                            message_id: c.message.id.clone(),
-                            endpoint_id: c.endpoint.id.clone(),
-                            number: 1,
-                            at: 1,
-                            duration_ms: 1,
-                            status: Some(200),
-                            error: None,
-                            response_snippet: None,
-                            success: true,
-                        };
-                        store
-                            .complete(&c.delivery.id, &worker, &a, Completion::Delivered)
-                            .await
-                            .unwrap();
+                    // Completed as the engine does: the claimed batch in one call.
+                    let batch: Vec<CompletedAttempt> = got
+                        .iter()
+                        .map(|c| {
+                            let a = Attempt {
+                                id: new_id("att"),
+                                delivery_id: c.delivery.id.clone(),
+                                message_id: c.message.id.clone(),
+                                endpoint_id: c.endpoint.id.clone(),
+                                number: 1,
+                                at: 1,
+                                duration_ms: 1,
+                                status: Some(200),
+                                error: None,
+                                response_snippet: None,
+                                success: true,
+                            };
+                            CompletedAttempt::new(worker.as_str(), a, Completion::Delivered)
+                        })
+                        .collect();
+                    for r in store.complete_batch(batch).await.unwrap() {
+                        r.unwrap();
                     }
                 }
             }));

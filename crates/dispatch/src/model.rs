@@ -392,6 +392,35 @@ pub enum Completion {
     Failed,
 }
 
+/// One attempt's result for [`Store::complete_batch`](crate::store::Store::complete_batch):
+/// the arguments of one [`Store::complete`](crate::store::Store::complete) call. The
+/// delivery is `attempt.delivery_id`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CompletedAttempt {
+    /// The worker that holds the delivery's lease.
+    pub worker: std::sync::Arc<str>,
+    /// The attempt to append to the log.
+    pub attempt: Attempt,
+    /// The delivery's next state.
+    pub completion: Completion,
+}
+
+impl CompletedAttempt {
+    /// `attempt`, made by `worker`, moving its delivery to `completion`.
+    pub fn new(
+        worker: impl Into<std::sync::Arc<str>>,
+        attempt: Attempt,
+        completion: Completion,
+    ) -> Self {
+        Self {
+            worker: worker.into(),
+            attempt,
+            completion,
+        }
+    }
+}
+
 /// What happened to a `send`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

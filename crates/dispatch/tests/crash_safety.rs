@@ -33,7 +33,9 @@ use hookwire_retry::{Backoff, RetryPolicy};
 
 const MESSAGES: usize = 2000;
 const TENANT: &str = "crash-tenant";
-/// The child's concurrency: at most this many attempts are in flight when it is killed.
+/// The child's concurrency: at most this many attempts are in flight, or completed and
+/// waiting for their group commit, when it is killed (each holds a permit until its batch
+/// commits). So at most this many duplicates per kill, which the test asserts.
 const CONCURRENCY: usize = 32;
 
 /// The indices in the acked file. A line without its newline (a write torn by the kill) does
@@ -268,7 +270,7 @@ async fn sigkill_at_random_moments_loses_nothing() {
         lost_after_ack.len()
     );
     // A duplicate is a request the receiver counted whose result the killed child did not
-    // commit: at most one per attempt in flight at each kill.
+    // commit: at most one per attempt in flight or awaiting its batch's commit at each kill.
     let duplicates: usize = counts.values().map(|c| c - 1).sum();
     let worst = counts.values().max().copied().unwrap_or(0);
     println!(

@@ -57,7 +57,10 @@ const WORKERS: usize = 2;
 /// one concurrency permit per delivery it asks the store for (`claim(.., permits.len())`) and
 /// each permit is held until that delivery's attempt is recorded, so a process never holds
 /// more than `CONCURRENCY` leases, whatever the claim batch. Only those can be sent by the
-/// killed process without being recorded, and so be sent again by another.
+/// killed process without being recorded, and so be sent again by another. Group commit
+/// (`complete_batch`) keeps the bound: a completion waiting for its batch's commit still
+/// holds its permit and its lease, so in flight plus completed-but-uncommitted is at most
+/// `CONCURRENCY`.
 const CONCURRENCY: usize = 8;
 const CLAIM_BATCH: usize = 4;
 /// Short, so the killed child's leases run out soon; renewed every third while a request runs.

@@ -3,6 +3,7 @@
 //! parts) → send (the transport) → [`decide`] (the retry policy) → record (the store, then
 //! endpoint health).
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -16,7 +17,8 @@ use super::prepared::Prepared;
 use crate::headers::{self, RequestMeta};
 use crate::metrics as m;
 use crate::model::{
-    Attempt, ClaimedDelivery, Completion, Delivery, Endpoint, Message, UnixMillis, new_id,
+    Attempt, ClaimedDelivery, CompletedAttempt, Completion, Delivery, Endpoint, Message,
+    UnixMillis, new_id,
 };
 use crate::store::StoreError;
 use crate::transport::HttpResult;
@@ -27,7 +29,12 @@ const IN_FLIGHT_BACKOFF_MS: i64 = 20;
 const OPEN_CIRCUIT_BACKOFF_MS: i64 = 1000;
 
 /// Runs one claimed delivery to its recorded result (or gives it back unattempted).
-pub(crate) async fn run(engine: &Engine, worker: &str, cd: ClaimedDelivery, mut rng: SeededJitter) {
+pub(crate) async fn run(
+    engine: &Engine,
+    worker: &Arc<str>,
+    cd: ClaimedDelivery,
+    mut rng: SeededJitter,
+) {
     let ClaimedDelivery {
         delivery,
         mut message,
@@ -68,14 +75,14 @@ pub(crate) async fn run(engine: &Engine, worker: &str, cd: ClaimedDelivery, mut 
         &mut rng,
     );
     let labels = m::labels(&endpoint, engine.settings.endpoint_label);
-    let finality = record(engine, worker, &decided, message.created_at, &labels).await;
+    let recorded = record(engine, worker, decided, message.created_at, &labels).await;
     if endpoint.fifo {
         // The next delivery of a FIFO endpoint may be claimed now.
         engine.wake();
     }
-    let gone = decided.decision == Decision::GiveUpAndDisable;
+    let gone = recorded.decision == Decision::GiveUpAndDisable;
     engine
-        .note_health(&endpoint, decided.outcome, finality, gone)
+        .note_health(&endpoint, recorded.outcome, recorded.finality, gone)
         .await;
 }
 
@@ -256,45 +263,63 @@ fn describe(outcome: &Outcome, error: Option<&str>) -> String {
     }
 }
 
+/// What [`record`] leaves of a [`Decided`] for the steps after it.
+#[derive(Debug)]
+pub(crate) struct Recorded {
+    /// Whether the attempt ended its delivery: only a recorded completion does (if
+    /// recording failed, the delivery is sent again).
+    pub(crate) finality: Finality,
+    /// The delivery's next state, as decided.
+    #[cfg_attr(not(test), expect(dead_code, reason = "read by the unit tests"))]
+    pub(crate) completion: Completion,
+    /// The retry policy's decision.
+    pub(crate) decision: Decision,
+    /// The classified outcome (for health).
+    pub(crate) outcome: Outcome,
+}
+
 /// Step 5: records the attempt and the delivery's next state, while `worker` still holds
-/// the lease. Returns whether the attempt ended its delivery: only a recorded completion
-/// does (if recording failed, the delivery is sent again).
+/// the lease, through the engine's group commit (it returns once the batch holding it is
+/// committed).
 pub(crate) async fn record(
     engine: &Engine,
-    worker: &str,
-    decided: &Decided,
+    worker: &Arc<str>,
+    decided: Decided,
     created_at: UnixMillis,
     labels: &[metrics::Label],
-) -> Finality {
-    metrics::counter!(m::ATTEMPTS, m::attempt_labels(labels, &decided.outcome)).increment(1);
-    metrics::histogram!(m::ATTEMPT_SECONDS, labels.to_vec()).record(decided.duration.as_secs_f64());
-    let attempt = &decided.attempt;
-    let stored = engine
-        .store
-        .complete(
-            &attempt.delivery_id,
-            worker,
-            attempt,
-            decided.completion.clone(),
-        )
-        .await;
-    match stored {
-        Ok(()) => match &decided.completion {
+) -> Recorded {
+    let Decided {
+        attempt,
+        completion,
+        decision,
+        outcome,
+        duration,
+        finished,
+    } = decided;
+    metrics::counter!(m::ATTEMPTS, m::attempt_labels(labels, &outcome)).increment(1);
+    metrics::histogram!(m::ATTEMPT_SECONDS, labels.to_vec()).record(duration.as_secs_f64());
+    let status = attempt.status;
+    // Kept for the log only when there is something to say.
+    let error = attempt.error.clone();
+    let item = CompletedAttempt::new(Arc::clone(worker), attempt, completion.clone());
+    let stored = engine.completions.record(&*engine.store, item).await;
+    let finality = match stored {
+        Ok(()) => match &completion {
             Completion::Delivered => {
                 metrics::counter!(m::DELIVERED, labels.to_vec()).increment(1);
-                let latency = (decided.finished - created_at).max(0) as f64 / 1000.0;
+                let latency = (finished - created_at).max(0) as f64 / 1000.0;
                 metrics::histogram!(m::DELIVERY_LATENCY_SECONDS, labels.to_vec()).record(latency);
-                tracing::debug!(status = ?attempt.status, "delivered");
+                tracing::debug!(status = ?status, "delivered");
                 Finality::Final
             }
             Completion::Retry { at } => {
                 metrics::counter!(m::RETRIED, labels.to_vec()).increment(1);
-                tracing::debug!(status = ?attempt.status, error = ?attempt.error, next = at, "will retry");
+                tracing::debug!(status = ?status, error = ?error, next = at, "will retry");
                 Finality::Retrying
             }
             Completion::Failed => {
                 metrics::counter!(m::FAILED, labels.to_vec()).increment(1);
-                tracing::info!(status = ?attempt.status, error = ?attempt.error, "delivery failed");
+                tracing::info!(status = ?status, error = ?error, "delivery failed");
                 Finality::Final
             }
         },
@@ -312,5 +337,11 @@ pub(crate) async fn record(
                 .log_failure(engine.clock.now_millis(), "recording an attempt", &e);
             Finality::Retrying
         }
+    };
+    Recorded {
+        finality,
+        completion,
+        decision,
+        outcome,
     }
 }

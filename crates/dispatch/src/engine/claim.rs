@@ -24,21 +24,30 @@ fn jitter_source(engine: &Engine) -> SeededJitter {
     })
 }
 
-/// Waits for a first permit, then takes as many more as are free, up to a claim batch.
-/// `None` on shutdown.
+/// Waits for a first permit, then takes as many more as are free, up to a claim batch, in
+/// one permit of that many (split per claimed delivery). `None` on shutdown.
 async fn permits(
     engine: &Engine,
     shutdown: &mut tokio::sync::watch::Receiver<bool>,
-) -> Option<Vec<OwnedSemaphorePermit>> {
-    let first = tokio::select! {
+) -> Option<OwnedSemaphorePermit> {
+    let mut permits = tokio::select! {
         p = Arc::clone(&engine.permits).acquire_owned() => p.ok()?,
         _ = shutdown.changed() => return None,
     };
-    let mut permits = vec![first];
-    while permits.len() < engine.settings.claim_batch {
-        match Arc::clone(&engine.permits).try_acquire_owned() {
-            Ok(p) => permits.push(p),
-            Err(_) => break,
+    let want = engine.settings.claim_batch.saturating_sub(1);
+    let more = want.min(engine.permits.available_permits());
+    if more > 0 {
+        match Arc::clone(&engine.permits).try_acquire_many_owned(u32::try_from(more).unwrap_or(0)) {
+            Ok(p) => permits.merge(p),
+            // Another claim loop took some meanwhile: take what is left one by one.
+            Err(_) => {
+                while permits.num_permits() <= want {
+                    match Arc::clone(&engine.permits).try_acquire_owned() {
+                        Ok(p) => permits.merge(p),
+                        Err(_) => break,
+                    }
+                }
+            }
         }
     }
     Some(permits)
@@ -76,7 +85,7 @@ pub(crate) async fn run(engine: Arc<Engine>, n: usize) {
         if *shutdown.borrow() {
             break;
         }
-        let Some(permits) = permits(&engine, &mut shutdown).await else {
+        let Some(mut permits) = permits(&engine, &mut shutdown).await else {
             break;
         };
         let notified = engine.wake.notified();
@@ -85,7 +94,7 @@ pub(crate) async fn run(engine: Arc<Engine>, n: usize) {
         let now = engine.clock.now_millis();
         let claimed = match engine
             .store
-            .claim(&worker, now, engine.settings.lease, permits.len())
+            .claim(&worker, now, engine.settings.lease, permits.num_permits())
             .await
         {
             Ok(c) => {
@@ -110,23 +119,21 @@ pub(crate) async fn run(engine: Arc<Engine>, n: usize) {
         };
         if claimed.is_empty() {
             drop(permits);
-            let sleep_for = idle_sleep(&engine, now).await;
-            tokio::select! {
-                _ = &mut notified => {}
-                _ = engine.store.wait_for_work(sleep_for) => {}
-                _ = shutdown.changed() => {}
-            }
+            idle(&engine, now, notified, &mut shutdown).await;
             continue;
         }
+        // A short claim took everything due: wait for news rather than claim again at once
+        // (so a busy queue never waits on a notification, and a quiet one claims once per
+        // wake-up, not twice).
+        let short = claimed.len() < permits.num_permits();
         if engine.is_stopping() {
             for cd in &claimed {
                 release(&engine, &cd.delivery.id, &worker, engine.clock.now_millis()).await;
             }
             break;
         }
-        let mut permits = permits.into_iter();
         for cd in claimed {
-            let Some(permit) = permits.next() else {
+            let Some(permit) = permits.split(1) else {
                 // The store returned more than asked; give the rest back.
                 release(&engine, &cd.delivery.id, &worker, engine.clock.now_millis()).await;
                 continue;
@@ -139,6 +146,26 @@ pub(crate) async fn run(engine: Arc<Engine>, n: usize) {
                 SeededJitter::new(rng.next_u64()),
             );
         }
+        if short {
+            drop(permits);
+            idle(&engine, now, notified, &mut shutdown).await;
+        }
+    }
+}
+
+/// Waits for a wake-up of this process (`notified`, enabled before the claim), news from
+/// the store, the next due time or shutdown.
+async fn idle(
+    engine: &Engine,
+    now: UnixMillis,
+    notified: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) {
+    let sleep_for = idle_sleep(engine, now).await;
+    tokio::select! {
+        _ = notified => {}
+        _ = engine.store.wait_for_work(sleep_for) => {}
+        _ = shutdown.changed() => {}
     }
 }
 
@@ -167,7 +194,6 @@ fn spawn_attempt(
             .now_millis()
             .saturating_add(super::clock::millis(engine.settings.lease))
     });
-    engine.in_flight.insert(id.clone(), worker, lease_until);
     let span = tracing::info_span!(
         "hookwire.attempt",
         delivery = %cd.delivery.id,
@@ -175,20 +201,20 @@ fn spawn_attempt(
         endpoint = %cd.endpoint.id,
         attempt = cd.delivery.attempts + 1,
     );
-    let task = {
-        let engine = Arc::clone(engine);
-        let worker = Arc::clone(worker);
-        let id = id.clone();
-        tokio::spawn(
-            async move {
-                attempt::run(&engine, &worker, cd, rng).await;
-                drop(permit);
-                engine.in_flight.finish(&id);
-            }
-            .instrument(span),
-        )
-    };
-    engine.in_flight.set_task(&id, task.abort_handle());
+    let (task_engine, task_worker, task_id) = (Arc::clone(engine), Arc::clone(worker), id.clone());
+    engine
+        .in_flight
+        .insert_spawned(id, worker, lease_until, move || {
+            tokio::spawn(
+                async move {
+                    attempt::run(&task_engine, &task_worker, cd, rng).await;
+                    drop(permit);
+                    task_engine.in_flight.finish(&task_id);
+                }
+                .instrument(span),
+            )
+            .abort_handle()
+        });
 }
 
 /// Gives a claimed delivery back unattempted, due at `at`. Returns whether the store took it.

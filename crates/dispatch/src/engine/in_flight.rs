@@ -32,7 +32,8 @@ impl InFlight {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Notes a claimed delivery held by `worker` until `lease_until`.
+    /// Notes a claimed delivery held by `worker` until `lease_until`, with no task.
+    #[cfg(test)]
     pub(crate) fn insert(&self, delivery: String, worker: &Arc<str>, lease_until: UnixMillis) {
         self.lock().insert(
             delivery,
@@ -44,11 +45,26 @@ impl InFlight {
         );
     }
 
-    /// Notes the task running `delivery`, so shutdown can abort it.
-    pub(crate) fn set_task(&self, delivery: &str, task: AbortHandle) {
-        if let Some(held) = self.lock().get_mut(delivery) {
-            held.task = Some(task);
-        }
+    /// Notes a claimed delivery held by `worker` until `lease_until`, and the task `spawn`
+    /// starts for it (under the lock, so the task's [`finish`](Self::finish) always finds
+    /// the entry), in one lookup.
+    pub(crate) fn insert_spawned(
+        &self,
+        delivery: String,
+        worker: &Arc<str>,
+        lease_until: UnixMillis,
+        spawn: impl FnOnce() -> AbortHandle,
+    ) {
+        let mut map = self.lock();
+        let task = Some(spawn());
+        map.insert(
+            delivery,
+            Held {
+                worker: Arc::clone(worker),
+                lease_until,
+                task,
+            },
+        );
     }
 
     /// `delivery` is finished: its result is recorded or it was given back.

@@ -6,6 +6,8 @@
 //! - [`claim`]: the claim loops (claim due deliveries, hand each to a task), shutdown's drain.
 //! - [`backoff`]: while the store fails, the claim loops' backoff and the bounded failure log.
 //! - [`attempt`]: one attempt as named steps: admit → build request → send → decide → record.
+//! - [`completions`]: group commit of attempt results (one store call for those that
+//!   arrive while another write is under way).
 //! - [`health`]: endpoint health after each attempt (buffered successes, auto-disable).
 //! - [`leases`]: the lease keeper (renews every held lease in one batch per store).
 //! - [`prepared`]: per-endpoint parts of a request (signer, URL, fixed headers, auth), built
@@ -21,6 +23,7 @@ pub(crate) mod attempt;
 pub(crate) mod backoff;
 pub(crate) mod claim;
 pub(crate) mod clock;
+pub(crate) mod completions;
 pub(crate) mod gates;
 pub(crate) mod health;
 pub(crate) mod in_flight;
@@ -72,6 +75,8 @@ pub(crate) struct Engine {
     prepared: prepared::PreparedCache,
     /// Store failures of every task, logged in bounded form.
     fault_log: backoff::FaultLog,
+    /// Group commit of attempt results.
+    completions: completions::Completions,
     started: AtomicBool,
     stopping: AtomicBool,
     shutdown: watch::Sender<bool>,
@@ -125,6 +130,7 @@ impl Engine {
             health: health::HealthBuffer::default(),
             prepared: prepared::PreparedCache::default(),
             fault_log: backoff::FaultLog::default(),
+            completions: completions::Completions::default(),
             started: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             shutdown,

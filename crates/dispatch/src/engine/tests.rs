@@ -89,7 +89,7 @@ impl Fixture {
 
     /// Decides and records an attempt of `cd` that got `status`, starting now and taking
     /// 10 ms of clock time.
-    async fn attempt(&self, worker: &str, cd: ClaimedDelivery, status: u16) -> attempt::Decided {
+    async fn attempt(&self, worker: &str, cd: ClaimedDelivery, status: u16) -> attempt::Recorded {
         let started = self.clock.now_millis();
         self.clock.advance(Duration::from_millis(10));
         let finished = self.clock.now_millis();
@@ -112,8 +112,8 @@ impl Fixture {
             1024,
             &mut SeededJitter::new(7),
         );
-        attempt::record(self.engine(), worker, &decided, created, &[]).await;
-        decided
+        let worker: std::sync::Arc<str> = worker.into();
+        attempt::record(self.engine(), &worker, decided, created, &[]).await
     }
 
     /// Feeds one attempt's outcome to endpoint health as the engine does after recording.

@@ -37,6 +37,9 @@
 //! - `delete_endpoint` removes the endpoint's pending and in-flight deliveries.
 //! - `redeliver` of an in-flight delivery leaves it unchanged; of a pending one makes it due now.
 //! - `complete` sets the endpoint's `last_triggered_at` to the latest attempt time seen (max).
+//! - `complete_batch` records each item as `complete` would and answers per item, in order: an
+//!   item without the lease, or naming a delivery an earlier item of the batch named, is
+//!   refused and writes nothing; the others are recorded.
 //! - `last_error` after `complete` is the attempt's error, else `HTTP <status>` for a failed
 //!   attempt, else `None`; after `fail_pending_for_endpoint` it is the reason.
 
@@ -48,9 +51,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::model::{
-    Attempt, Auth, Completion, Delivery, DeliveryFilter, DeliveryState, Endpoint, EndpointSecret,
-    EndpointStatus, EnqueueResult, NewDelivery, NewMessage, RateLimit, SecretHeader, UnixMillis,
-    new_id,
+    Attempt, Auth, CompletedAttempt, Completion, Delivery, DeliveryFilter, DeliveryState, Endpoint,
+    EndpointSecret, EndpointStatus, EnqueueResult, NewDelivery, NewMessage, RateLimit,
+    SecretHeader, UnixMillis, new_id,
 };
 use crate::store::{PurgeCutoffs, Store, StoreError, StoreResult};
 use hookwire_events::Family;
@@ -97,6 +100,8 @@ macro_rules! store_conformance_suite {
             renew_leases_batch_reports_lost,
             complete_retry_delivered_failed,
             complete_requires_lease,
+            complete_batch_per_item,
+            complete_batch_large,
             release_returns_to_queue,
             fifo_one_at_a_time,
             fifo_head_waits_for_retry,
@@ -1237,6 +1242,158 @@ pub async fn complete_requires_lease(store: Arc<dyn Store>) {
         store.attempts_for_message(&cur.message_id).await.unwrap(),
         vec![att]
     );
+}
+
+/// `complete_batch` records each item as `complete` would and answers each in order:
+/// refused items (no lease, another owner, unknown, a delivery named again) write nothing
+/// and do not stop the rest.
+pub async fn complete_batch_per_item(store: Arc<dyn Store>) {
+    assert!(store.complete_batch(Vec::new()).await.unwrap().is_empty());
+    let a = add_endpoint(&*store, "t1", false).await;
+    let b = add_endpoint(&*store, "t1", false).await;
+    let d = send(&*store, "t1", &[&a, &a, &b, &a], T0, T0).await;
+    // d[3] stays pending (never claimed).
+    assert_eq!(store.claim("w", T0, LEASE, 3).await.unwrap().len(), 3);
+    let att = |id: &str, at: UnixMillis, status: u16, success: bool| {
+        let id = id.to_owned();
+        let store = Arc::clone(&store);
+        async move { attempt(&get(&*store, &id).await, at, Some(status), success) }
+    };
+    let a0 = att(&d[0], T0 + 10, 200, true).await;
+    let a1 = att(&d[1], T0 + 30, 503, false).await;
+    let a2 = att(&d[2], T0 + 20, 200, true).await;
+    let a3 = att(&d[3], T0 + 40, 200, true).await;
+    let mut twice = a0.clone();
+    twice.id = new_id("att");
+    let mut unknown = a0.clone();
+    unknown.id = new_id("att");
+    unknown.delivery_id = "dlv_missing".to_owned();
+    let mut stolen = a2.clone();
+    stolen.id = new_id("att");
+    let results = store
+        .complete_batch(vec![
+            CompletedAttempt::new("w", a0.clone(), Completion::Delivered),
+            CompletedAttempt::new("w", a1.clone(), Completion::Retry { at: T0 + 5 * SEC }),
+            CompletedAttempt::new("other", stolen, Completion::Failed),
+            CompletedAttempt::new("w", a3, Completion::Delivered),
+            CompletedAttempt::new("w", twice, Completion::Failed),
+            CompletedAttempt::new("w", unknown, Completion::Delivered),
+        ])
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = results
+        .iter()
+        .map(|r| match r {
+            Ok(()) => "ok",
+            Err(StoreError::LeaseLost(_)) => "lease lost",
+            Err(StoreError::NotFound { .. }) => "not found",
+            Err(_) => "other error",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "ok",
+            "ok",
+            "lease lost",
+            "lease lost",
+            "lease lost",
+            "not found",
+        ]
+    );
+    // The refused item left d[2]'s lease with "w".
+    let r = store
+        .complete_batch(vec![CompletedAttempt::new(
+            "w",
+            a2.clone(),
+            Completion::Delivered,
+        )])
+        .await
+        .unwrap();
+    assert!(matches!(r.as_slice(), [Ok(())]), "{r:?}");
+    let d0 = get(&*store, &d[0]).await;
+    assert_eq!((d0.state, d0.attempts), (DeliveryState::Delivered, 1));
+    assert_eq!(d0.lease_owner, None);
+    let d1 = get(&*store, &d[1]).await;
+    assert_eq!(d1.state, DeliveryState::Pending);
+    assert_eq!(d1.next_attempt_at, T0 + 5 * SEC);
+    assert_eq!(d1.first_attempt_at, Some(T0 + 30));
+    assert_eq!(d1.last_error.as_deref(), Some("HTTP 503"));
+    let d2 = get(&*store, &d[2]).await;
+    assert_eq!((d2.state, d2.attempts), (DeliveryState::Delivered, 1));
+    let d3 = get(&*store, &d[3]).await;
+    assert_eq!((d3.state, d3.attempts), (DeliveryState::Pending, 0));
+    assert_eq!(
+        store.attempts_for_message(&d0.message_id).await.unwrap(),
+        vec![a0, a2, a1]
+    );
+    // The latest attempt time per endpoint (a max over the batch).
+    let last = |id: String| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .get_endpoint(&id)
+                .await
+                .unwrap()
+                .unwrap()
+                .last_triggered_at
+        }
+    };
+    assert_eq!(last(a.id.clone()).await, Some(T0 + 30));
+    assert_eq!(last(b.id.clone()).await, Some(T0 + 20));
+    assert_eq!(store.queue_depth().await.unwrap(), 2);
+}
+
+/// A batch of a few hundred completions over several endpoints is recorded whole.
+pub async fn complete_batch_large(store: Arc<dyn Store>) {
+    let eps = [
+        add_endpoint(&*store, "t1", false).await,
+        add_endpoint(&*store, "t1", false).await,
+        add_endpoint(&*store, "t1", false).await,
+    ];
+    let refs: Vec<&Endpoint> = eps.iter().collect();
+    let mut ids = Vec::new();
+    for i in 0..100 {
+        ids.extend(send(&*store, "t1", &refs, T0 + i, T0).await);
+    }
+    let claimed = store.claim("w", T0, LEASE, 1000).await.unwrap();
+    assert_eq!(claimed.len(), 300);
+    let batch: Vec<CompletedAttempt> = claimed
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let at = T0 + 1000 + i64::try_from(i).unwrap();
+            CompletedAttempt::new(
+                "w",
+                attempt(&c.delivery, at, Some(204), true),
+                Completion::Delivered,
+            )
+        })
+        .collect();
+    let results = store.complete_batch(batch).await.unwrap();
+    assert_eq!(results.len(), 300);
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(store.queue_depth().await.unwrap(), 0);
+    for id in &ids {
+        let d = get(&*store, id).await;
+        assert_eq!((d.state, d.attempts), (DeliveryState::Delivered, 1), "{id}");
+    }
+    let latest: Vec<Option<UnixMillis>> = {
+        let mut v = Vec::new();
+        for e in &eps {
+            v.push(
+                store
+                    .get_endpoint(&e.id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .last_triggered_at,
+            );
+        }
+        v
+    };
+    assert!(latest.iter().all(Option::is_some));
+    assert_eq!(latest.iter().flatten().max(), Some(&(T0 + 1299)));
 }
 
 /// `release` gives a delivery back without an attempt.

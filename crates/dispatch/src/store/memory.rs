@@ -1,6 +1,6 @@
 //! [`MemoryStore`]: every record in process memory. **It loses everything on exit.**
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -11,8 +11,8 @@ use super::{
     StoreResult,
 };
 use crate::model::{
-    Attempt, ClaimedDelivery, Completion, Delivery, DeliveryFilter, DeliveryState, Endpoint,
-    EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
+    Attempt, ClaimedDelivery, CompletedAttempt, Completion, Delivery, DeliveryFilter,
+    DeliveryState, Endpoint, EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
 };
 
 /// Default page size of [`Store::list_deliveries`].
@@ -43,8 +43,10 @@ pub struct MemoryStore {
     work: tokio::sync::Notify,
 }
 
-/// Index key: (time, seq, delivery id).
-type Key = (UnixMillis, i64, String);
+/// Index key: (time, seq); `seq` is unique, so the key is too.
+type Key = (UnixMillis, i64);
+/// An ordered index of deliveries: key → delivery id.
+type Index = BTreeMap<Key, String>;
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -57,11 +59,11 @@ struct Inner {
     deliveries: HashMap<String, Delivery>,
     seq: i64,
     /// Pending deliveries by (next_attempt_at, seq).
-    pending: BTreeSet<Key>,
+    pending: Index,
     /// In-flight deliveries by (lease_expires_at, seq).
-    leases: BTreeSet<Key>,
+    leases: Index,
     /// Per endpoint: its pending and in-flight deliveries by (created_at, seq) (FIFO order).
-    open_by_endpoint: HashMap<String, BTreeSet<Key>>,
+    open_by_endpoint: HashMap<String, Index>,
     /// Every attempt in insertion order.
     attempts: Vec<Attempt>,
     attempts_by_message: HashMap<String, Vec<usize>>,
@@ -104,47 +106,72 @@ impl Inner {
 
     /// Removes a delivery's index entries.
     fn unindex(&mut self, d: &Delivery) {
+        self.unindex_due(d);
+        if is_open(d.state) {
+            self.unindex_open(d);
+        }
+    }
+
+    /// Adds a delivery's index entries.
+    fn index(&mut self, d: &Delivery) {
+        self.index_due(d);
+        if is_open(d.state) {
+            self.index_open(d);
+        }
+    }
+
+    /// Removes its entry from `pending` or `leases`.
+    fn unindex_due(&mut self, d: &Delivery) {
         match d.state {
             DeliveryState::Pending => {
-                self.pending
-                    .remove(&(d.next_attempt_at, d.seq, d.id.clone()));
+                self.pending.remove(&(d.next_attempt_at, d.seq));
             }
             DeliveryState::InFlight => {
                 if let Some(exp) = d.lease_expires_at {
-                    self.leases.remove(&(exp, d.seq, d.id.clone()));
+                    self.leases.remove(&(exp, d.seq));
                 }
             }
             DeliveryState::Delivered | DeliveryState::Failed => {}
         }
-        if is_open(d.state)
-            && let Some(set) = self.open_by_endpoint.get_mut(&d.endpoint_id)
-        {
-            set.remove(&(d.created_at, d.seq, d.id.clone()));
+    }
+
+    /// Adds its entry to `pending` or `leases`.
+    fn index_due(&mut self, d: &Delivery) {
+        match d.state {
+            DeliveryState::Pending => {
+                self.pending
+                    .insert((d.next_attempt_at, d.seq), d.id.clone());
+            }
+            DeliveryState::InFlight => {
+                if let Some(exp) = d.lease_expires_at {
+                    self.leases.insert((exp, d.seq), d.id.clone());
+                }
+            }
+            DeliveryState::Delivered | DeliveryState::Failed => {}
+        }
+    }
+
+    /// Removes it from its endpoint's open deliveries.
+    fn unindex_open(&mut self, d: &Delivery) {
+        if let Some(set) = self.open_by_endpoint.get_mut(&d.endpoint_id) {
+            set.remove(&(d.created_at, d.seq));
             if set.is_empty() {
                 self.open_by_endpoint.remove(&d.endpoint_id);
             }
         }
     }
 
-    /// Adds a delivery's index entries.
-    fn index(&mut self, d: &Delivery) {
-        match d.state {
-            DeliveryState::Pending => {
-                self.pending
-                    .insert((d.next_attempt_at, d.seq, d.id.clone()));
+    /// Adds it to its endpoint's open deliveries.
+    fn index_open(&mut self, d: &Delivery) {
+        let key = (d.created_at, d.seq);
+        match self.open_by_endpoint.get_mut(&d.endpoint_id) {
+            Some(set) => {
+                set.insert(key, d.id.clone());
             }
-            DeliveryState::InFlight => {
-                if let Some(exp) = d.lease_expires_at {
-                    self.leases.insert((exp, d.seq, d.id.clone()));
-                }
+            None => {
+                self.open_by_endpoint
+                    .insert(d.endpoint_id.clone(), Index::from([(key, d.id.clone())]));
             }
-            DeliveryState::Delivered | DeliveryState::Failed => {}
-        }
-        if is_open(d.state) {
-            self.open_by_endpoint
-                .entry(d.endpoint_id.clone())
-                .or_default()
-                .insert((d.created_at, d.seq, d.id.clone()));
         }
     }
 
@@ -159,9 +186,20 @@ impl Inner {
 
     /// Applies `f` to a stored delivery (re-indexing it). `None` if absent.
     fn update<R>(&mut self, id: &str, f: impl FnOnce(&mut Delivery) -> R) -> Option<R> {
-        let mut d = self.deliveries.get(id)?.clone();
+        // Moved out and back in (keeping its key), not cloned; its place among its
+        // endpoint's open deliveries (by `created_at`, `seq`) only changes when it opens or
+        // finishes.
+        let (key, mut d) = self.deliveries.remove_entry(id)?;
+        let was_open = is_open(d.state);
+        self.unindex_due(&d);
         let r = f(&mut d);
-        self.put(d);
+        self.index_due(&d);
+        match (was_open, is_open(d.state)) {
+            (true, false) => self.unindex_open(&d),
+            (false, true) => self.index_open(&d),
+            _ => {}
+        }
+        self.deliveries.insert(key, d);
         Some(r)
     }
 
@@ -187,10 +225,10 @@ impl Inner {
         let Some(open) = self.open_by_endpoint.get(endpoint_id) else {
             return false;
         };
-        if open.first().map(|k| k.2.as_str()) != Some(candidate) {
+        if open.first_key_value().map(|(_, id)| id.as_str()) != Some(candidate) {
             return false;
         }
-        !open.iter().any(|(_, _, id)| {
+        !open.values().any(|id| {
             id != candidate
                 && self.deliveries.get(id).is_some_and(|d| {
                     d.state == DeliveryState::InFlight
@@ -199,16 +237,55 @@ impl Inner {
         })
     }
 
+    /// [`Store::complete`] under the lock.
+    fn complete(
+        &mut self,
+        delivery_id: &str,
+        worker: &str,
+        attempt: Attempt,
+        completion: Completion,
+    ) -> StoreResult<()> {
+        self.held(delivery_id, worker)?;
+        self.update(delivery_id, |d| {
+            d.attempts = d.attempts.saturating_add(1);
+            d.first_attempt_at.get_or_insert(attempt.at);
+            d.lease_owner = None;
+            d.lease_expires_at = None;
+            d.last_error = attempt_summary(&attempt);
+            match completion {
+                Completion::Delivered => d.state = DeliveryState::Delivered,
+                Completion::Failed => d.state = DeliveryState::Failed,
+                Completion::Retry { at } => {
+                    d.state = DeliveryState::Pending;
+                    d.next_attempt_at = at;
+                }
+            }
+        });
+        if let Some(d) = self.deliveries.get(delivery_id)
+            && let Some((_, e)) = self.endpoints.get_mut(&d.endpoint_id)
+        {
+            e.last_triggered_at = Some(
+                e.last_triggered_at
+                    .map_or(attempt.at, |t| t.max(attempt.at)),
+            );
+        }
+        self.push_attempt(attempt);
+        Ok(())
+    }
+
     fn push_attempt(&mut self, attempt: Attempt) {
         let i = self.attempts.len();
-        self.attempts_by_message
-            .entry(attempt.message_id.clone())
-            .or_default()
-            .push(i);
-        self.attempts_by_endpoint
-            .entry(attempt.endpoint_id.clone())
-            .or_default()
-            .push(i);
+        for (index, key) in [
+            (&mut self.attempts_by_message, &attempt.message_id),
+            (&mut self.attempts_by_endpoint, &attempt.endpoint_id),
+        ] {
+            match index.get_mut(key) {
+                Some(list) => list.push(i),
+                None => {
+                    index.insert(key.clone(), vec![i]);
+                }
+            }
+        }
         self.attempts.push(attempt);
     }
 
@@ -371,7 +448,7 @@ impl Store for MemoryStore {
         let open: Vec<String> = g
             .open_by_endpoint
             .get(id)
-            .map(|set| set.iter().map(|k| k.2.clone()).collect())
+            .map(|set| set.values().cloned().collect())
             .unwrap_or_default();
         for did in open {
             if let Some(d) = g.deliveries.remove(&did) {
@@ -495,18 +572,18 @@ impl Store for MemoryStore {
         }
         let mut g = self.lock();
         // Expired leases, in the same order as pending ones: (next_attempt_at, seq).
-        let mut expired: Vec<Key> = g
+        let mut expired: Vec<(Key, String)> = g
             .leases
             .iter()
-            .take_while(|(exp, _, _)| *exp <= now)
-            .filter_map(|(_, _, id)| g.deliveries.get(id))
-            .map(|d| (d.next_attempt_at, d.seq, d.id.clone()))
+            .take_while(|((exp, _), _)| *exp <= now)
+            .filter_map(|(_, id)| g.deliveries.get(id))
+            .map(|d| ((d.next_attempt_at, d.seq), d.id.clone()))
             .collect();
         expired.sort();
         let mut pending = g
             .pending
             .iter()
-            .take_while(|(at, _, _)| *at <= now)
+            .take_while(|((at, _), _)| *at <= now)
             .peekable();
         let mut expired = expired.into_iter().peekable();
 
@@ -518,12 +595,12 @@ impl Store for MemoryStore {
             }
             // Merge the two ordered streams.
             let next = match (pending.peek(), expired.peek()) {
-                (Some(p), Some(e)) if e < p => expired.next(),
-                (Some(_), _) => pending.next().cloned(),
-                (None, Some(_)) => expired.next(),
+                (Some((p, _)), Some((e, _))) if e < *p => expired.next().map(|e| e.1),
+                (Some(_), _) => pending.next().map(|(_, id)| id.clone()),
+                (None, Some(_)) => expired.next().map(|e| e.1),
                 (None, None) => None,
             };
-            let Some((_, _, id)) = next else { break };
+            let Some(id) = next else { break };
             let Some(d) = g.deliveries.get(&id) else {
                 continue;
             };
@@ -616,36 +693,40 @@ impl Store for MemoryStore {
         attempt: &Attempt,
         completion: Completion,
     ) -> StoreResult<()> {
-        let mut g = self.lock();
-        let endpoint_id = g.held(delivery_id, worker)?.endpoint_id.clone();
         let retry = matches!(completion, Completion::Retry { .. });
-        g.update(delivery_id, |d| {
-            d.attempts = d.attempts.saturating_add(1);
-            d.first_attempt_at.get_or_insert(attempt.at);
-            d.lease_owner = None;
-            d.lease_expires_at = None;
-            d.last_error = attempt_summary(attempt);
-            match completion {
-                Completion::Delivered => d.state = DeliveryState::Delivered,
-                Completion::Failed => d.state = DeliveryState::Failed,
-                Completion::Retry { at } => {
-                    d.state = DeliveryState::Pending;
-                    d.next_attempt_at = at;
-                }
-            }
-        });
-        g.push_attempt(attempt.clone());
-        if let Some((_, e)) = g.endpoints.get_mut(&endpoint_id) {
-            e.last_triggered_at = Some(
-                e.last_triggered_at
-                    .map_or(attempt.at, |t| t.max(attempt.at)),
-            );
-        }
-        drop(g);
+        self.lock()
+            .complete(delivery_id, worker, attempt.clone(), completion)?;
         if retry {
             self.work.notify_waiters();
         }
         Ok(())
+    }
+
+    async fn complete_batch(
+        &self,
+        batch: Vec<CompletedAttempt>,
+    ) -> StoreResult<Vec<StoreResult<()>>> {
+        let mut retry = false;
+        let mut seen = HashSet::with_capacity(batch.len());
+        let mut g = self.lock();
+        let results: Vec<StoreResult<()>> = batch
+            .into_iter()
+            .map(|c| {
+                let id = c.attempt.delivery_id.clone();
+                if !seen.insert(id.clone()) {
+                    return Err(StoreError::LeaseLost(id));
+                }
+                let r = matches!(c.completion, Completion::Retry { .. });
+                let done = g.complete(&id, &c.worker, c.attempt, c.completion);
+                retry |= r && done.is_ok();
+                done
+            })
+            .collect();
+        drop(g);
+        if retry {
+            self.work.notify_waiters();
+        }
+        Ok(results)
     }
 
     async fn release(&self, delivery_id: &str, worker: &str, at: UnixMillis) -> StoreResult<()> {
@@ -667,7 +748,7 @@ impl Store for MemoryStore {
         let ids: Vec<String> = g
             .open_by_endpoint
             .get(endpoint_id)
-            .map(|set| set.iter().map(|k| k.2.clone()).collect())
+            .map(|set| set.values().cloned().collect())
             .unwrap_or_default();
         let mut n = 0;
         for id in ids {
@@ -825,7 +906,7 @@ impl Store for MemoryStore {
     }
 
     async fn next_due(&self) -> StoreResult<Option<UnixMillis>> {
-        Ok(self.lock().pending.first().map(|k| k.0))
+        Ok(self.lock().pending.first_key_value().map(|(k, _)| k.0))
     }
 
     /// Sleeps up to `timeout`, waking early when this store queues new due work.

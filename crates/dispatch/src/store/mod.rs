@@ -21,8 +21,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::model::{
-    Attempt, ClaimedDelivery, Completion, Delivery, DeliveryFilter, Endpoint, EnqueueResult,
-    Message, NewDelivery, NewMessage, UnixMillis,
+    Attempt, ClaimedDelivery, CompletedAttempt, Completion, Delivery, DeliveryFilter, Endpoint,
+    EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
 };
 
 #[cfg(feature = "conformance")]
@@ -446,6 +446,40 @@ pub trait Store: Any + Send + Sync + std::fmt::Debug {
         attempt: &Attempt,
         completion: Completion,
     ) -> StoreResult<()>;
+
+    /// Records several attempts, each exactly as [`complete`](Self::complete) would, and
+    /// returns one result per item, in order. The engine groups the completions that arrive
+    /// while a write is under way into one call.
+    ///
+    /// - An item whose lease `worker` does not hold gets [`StoreError::LeaseLost`] (or
+    ///   [`StoreError::NotFound`]) and writes nothing; the other items are still recorded.
+    ///   An item naming a delivery that an earlier item of the batch named is refused with
+    ///   `LeaseLost` whatever became of the earlier one (the engine never sends such a batch).
+    /// - Backends override it to write the batch in **one** transaction: all of it or nothing.
+    ///   When that transaction fails, the call returns `Err` and none of the batch is written.
+    /// - Only an item reported `Ok(())` is recorded. A completion not yet committed when the
+    ///   process dies is lost with the process; its delivery is still in flight under the dead
+    ///   worker's lease and is sent again once that expires: a duplicate, never a loss.
+    ///
+    /// The default records item by item with [`complete`](Self::complete) (each item atomic on
+    /// its own, not the batch) and reports each item's own error, so a backend written before
+    /// this method existed keeps working unchanged.
+    async fn complete_batch(
+        &self,
+        batch: Vec<CompletedAttempt>,
+    ) -> StoreResult<Vec<StoreResult<()>>> {
+        let mut results = Vec::with_capacity(batch.len());
+        let mut seen = std::collections::HashSet::with_capacity(batch.len());
+        for c in batch {
+            let id = c.attempt.delivery_id.as_str();
+            results.push(if seen.insert(id.to_owned()) {
+                self.complete(id, &c.worker, &c.attempt, c.completion).await
+            } else {
+                Err(StoreError::LeaseLost(id.to_owned()))
+            });
+        }
+        Ok(results)
+    }
 
     /// Gives a claimed delivery back without an attempt (shutdown): `Pending`, due at `at`,
     /// lease cleared, attempt count unchanged. Errors as [`renew_lease`](Self::renew_lease).

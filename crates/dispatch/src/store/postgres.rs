@@ -51,8 +51,8 @@ use super::{
     StoreResult,
 };
 use crate::model::{
-    Attempt, ClaimedDelivery, Completion, Delivery, DeliveryFilter, DeliveryState, Endpoint,
-    EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
+    Attempt, ClaimedDelivery, CompletedAttempt, Completion, Delivery, DeliveryFilter,
+    DeliveryState, Endpoint, EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
 };
 
 mod listen;
@@ -98,6 +98,9 @@ struct Inner {
     channel: String,
     sql: Sql,
     wakeup: Arc<listen::Wakeup>,
+    /// Whether the last claim saw a claimable FIFO head: then claims take the transaction
+    /// that orders FIFO heads and plain deliveries together, else the one-statement claim.
+    fifo_seen: std::sync::atomic::AtomicBool,
     /// Dropping it stops the listener task.
     stop_listener: std::sync::Mutex<Option<oneshot::Sender<()>>>,
 }
@@ -284,6 +287,7 @@ impl PostgresStore {
                 channel: format!("hookwire_work_{schema}"),
                 sql: Sql::new(&quoted),
                 wakeup: Arc::new(listen::Wakeup::default()),
+                fifo_seen: std::sync::atomic::AtomicBool::new(false),
                 stop_listener: std::sync::Mutex::new(None),
             }),
         })
@@ -514,6 +518,97 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// The claim in one transaction that orders FIFO heads and plain deliveries together:
+    /// the candidates of both (pipelined), the FIFO endpoints' advisory locks, their heads
+    /// again, then one update of the oldest due `limit`. Notes in `fifo_seen` whether any
+    /// FIFO head was claimable.
+    async fn claim_with_fifo(
+        &self,
+        worker: &str,
+        now: UnixMillis,
+        until: UnixMillis,
+        limit: usize,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        let sql = &self.inner.sql;
+        let lim = to_i64(limit);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let heads = tx.prepare_cached(&sql.fifo_heads).await.map_err(db_err)?;
+        let candidates = tx
+            .prepare_cached(&sql.claim_candidates)
+            .await
+            .map_err(db_err)?;
+        let no_filter: Option<Vec<String>> = None;
+        // Both queries go out pipelined on the one connection.
+        let head_params: [&(dyn ToSql + Sync); 3] = [&now, &lim, &no_filter];
+        let candidate_params: [&(dyn ToSql + Sync); 2] = [&now, &lim];
+        let (fifo, plain) = tokio::join!(
+            tx.query(&heads, &head_params),
+            tx.query(&candidates, &candidate_params),
+        );
+        let fifo = fifo.map_err(db_err)?;
+        let plain = plain.map_err(db_err)?;
+        self.inner
+            .fifo_seen
+            .store(!fifo.is_empty(), std::sync::atomic::Ordering::Relaxed);
+        // (next_attempt_at, seq) of every candidate.
+        let mut picked: Vec<(i64, i64)> = Vec::with_capacity(plain.len() + fifo.len());
+        for row in &plain {
+            picked.push((
+                row.try_get(1).map_err(db_err)?,
+                row.try_get(0).map_err(db_err)?,
+            ));
+        }
+        if !fifo.is_empty() {
+            // Take the FIFO endpoints' advisory locks (skipping those another claimer holds),
+            // then look at their heads again in a new statement, whose snapshot includes
+            // everything the previous holder of each lock committed.
+            let ids: Vec<String> = fifo
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()
+                .map_err(db_err)?;
+            let lock = tx.prepare_cached(&sql.fifo_lock).await.map_err(db_err)?;
+            let locked: Vec<String> = tx
+                .query(&lock, &[&ids, &FIFO_LOCK_SPACE, &self.inner.schema])
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()
+                .map_err(db_err)?;
+            if !locked.is_empty() {
+                let locked = Some(locked);
+                for row in tx
+                    .query(&heads, &[&now, &lim, &locked])
+                    .await
+                    .map_err(db_err)?
+                {
+                    picked.push((
+                        row.try_get(2).map_err(db_err)?,
+                        row.try_get(1).map_err(db_err)?,
+                    ));
+                }
+            }
+        }
+        if picked.is_empty() {
+            tx.commit().await.map_err(db_err)?;
+            return Ok(Vec::new());
+        }
+        picked.sort_unstable();
+        picked.truncate(limit);
+        let seqs: Vec<i64> = picked.iter().map(|p| p.1).collect();
+        let update = tx.prepare_cached(&sql.claim_update).await.map_err(db_err)?;
+        let rows = tx
+            .query(&update, &[&seqs, &worker, &until, &now])
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        let mut claimed = claimed_rows(&rows)?;
+        claimed.sort_by_key(|c| (c.delivery.next_attempt_at, c.delivery.seq));
+        Ok(claimed)
+    }
+
     /// The error for an update that matched no row held by `worker`.
     async fn lease_error(&self, delivery_id: &str) -> StoreError {
         match self
@@ -528,6 +623,37 @@ impl PostgresStore {
             Err(e) => e,
         }
     }
+}
+
+/// The state and retry time a completion stores.
+fn completion_columns(completion: &Completion) -> (&'static str, Option<i64>) {
+    match completion {
+        Completion::Delivered => ("delivered", None),
+        Completion::Retry { at } => ("pending", Some(*at)),
+        Completion::Failed => ("failed", None),
+    }
+}
+
+/// A delivery's `last_error` after `attempt`.
+fn last_error(attempt: &Attempt) -> Option<String> {
+    match (&attempt.error, attempt.status) {
+        (Some(e), _) => Some(e.clone()),
+        (None, Some(s)) if !attempt.success => Some(format!("HTTP {s}")),
+        _ => None,
+    }
+}
+
+/// Claimed deliveries from rows of delivery, message and endpoint columns.
+fn claimed_rows(rows: &[tokio_postgres::Row]) -> StoreResult<Vec<ClaimedDelivery>> {
+    rows.iter()
+        .map(|r| {
+            Ok(ClaimedDelivery {
+                delivery: rows::delivery(r, 0)?,
+                message: rows::message(r, DELIVERY_NCOLS)?,
+                endpoint: rows::endpoint(r, DELIVERY_NCOLS + MESSAGE_NCOLS)?,
+            })
+        })
+        .collect()
 }
 
 fn parse_url(url: &str) -> StoreResult<tokio_postgres::Config> {
@@ -815,95 +941,51 @@ impl Store for PostgresStore {
         lease: Duration,
         limit: usize,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
+        use std::sync::atomic::Ordering;
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let sql = &self.inner.sql;
-        let lim = to_i64(limit);
         let until = lease_deadline(now, lease);
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_err)?;
-        let heads = tx.prepare_cached(&sql.fifo_heads).await.map_err(db_err)?;
-        let candidates = tx
-            .prepare_cached(&sql.claim_candidates)
+        if self.inner.fifo_seen.load(Ordering::Relaxed) {
+            return self.claim_with_fifo(worker, now, until, limit).await;
+        }
+        // One round trip: the one-statement claim of non-FIFO deliveries, pipelined with a
+        // look for a claimable FIFO head (each its own implicit transaction).
+        let sql = &self.inner.sql;
+        let client = self.client().await?;
+        let plain = client
+            .prepare_cached(&sql.claim_plain)
             .await
             .map_err(db_err)?;
-        let no_filter: Option<Vec<String>> = None;
-        // Both queries go out pipelined on the one connection.
-        let head_params: [&(dyn ToSql + Sync); 3] = [&now, &lim, &no_filter];
-        let candidate_params: [&(dyn ToSql + Sync); 2] = [&now, &lim];
-        let (fifo, plain) = tokio::join!(
-            tx.query(&heads, &head_params),
-            tx.query(&candidates, &candidate_params),
+        let heads = client
+            .prepare_cached(&sql.fifo_heads)
+            .await
+            .map_err(db_err)?;
+        let (lim, one, no_filter) = (to_i64(limit), 1_i64, None::<Vec<String>>);
+        let plain_params: [&(dyn ToSql + Sync); 4] = [&now, &lim, &worker, &until];
+        let head_params: [&(dyn ToSql + Sync); 3] = [&now, &one, &no_filter];
+        let (rows, head) = tokio::join!(
+            client.query(&plain, &plain_params),
+            client.query(&heads, &head_params),
         );
-        let fifo = fifo.map_err(db_err)?;
-        let plain = plain.map_err(db_err)?;
-        // (next_attempt_at, seq) of every candidate.
-        let mut picked: Vec<(i64, i64)> = Vec::with_capacity(plain.len() + fifo.len());
-        for row in &plain {
-            picked.push((
-                row.try_get(1).map_err(db_err)?,
-                row.try_get(0).map_err(db_err)?,
-            ));
-        }
-        if !fifo.is_empty() {
-            // Take the FIFO endpoints' advisory locks (skipping those another claimer holds),
-            // then look at their heads again in a new statement, whose snapshot includes
-            // everything the previous holder of each lock committed.
-            let ids: Vec<String> = fifo
-                .iter()
-                .map(|r| r.try_get(0))
-                .collect::<Result<_, _>>()
-                .map_err(db_err)?;
-            let locked: Vec<String> = tx
-                .query(
-                    "SELECT id FROM unnest($1::text[]) AS id \
-                     WHERE pg_try_advisory_xact_lock($2, hashtext($3 || id))",
-                    &[&ids, &FIFO_LOCK_SPACE, &self.inner.schema],
-                )
-                .await
-                .map_err(db_err)?
-                .iter()
-                .map(|r| r.try_get(0))
-                .collect::<Result<_, _>>()
-                .map_err(db_err)?;
-            if !locked.is_empty() {
-                let locked = Some(locked);
-                for row in tx
-                    .query(&heads, &[&now, &lim, &locked])
-                    .await
-                    .map_err(db_err)?
-                {
-                    picked.push((
-                        row.try_get(2).map_err(db_err)?,
-                        row.try_get(1).map_err(db_err)?,
-                    ));
+        drop(client);
+        let mut claimed = claimed_rows(&rows.map_err(db_err)?)?;
+        // From here on the rows are ours: an error below must not lose them (they would sit
+        // under this lease unattempted), so it only costs the FIFO part of this claim.
+        match head {
+            Ok(head) if !head.is_empty() => {
+                self.inner.fifo_seen.store(true, Ordering::Relaxed);
+                let room = limit.saturating_sub(claimed.len());
+                if room > 0 {
+                    match self.claim_with_fifo(worker, now, until, room).await {
+                        Ok(more) => claimed.extend(more),
+                        Err(e) => tracing::warn!(error = %e, "claim of FIFO heads failed"),
+                    }
                 }
             }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %db_err(e), "look for FIFO heads failed"),
         }
-        if picked.is_empty() {
-            tx.commit().await.map_err(db_err)?;
-            return Ok(Vec::new());
-        }
-        picked.sort_unstable();
-        picked.truncate(limit);
-        let seqs: Vec<i64> = picked.iter().map(|p| p.1).collect();
-        let update = tx.prepare_cached(&sql.claim_update).await.map_err(db_err)?;
-        let rows = tx
-            .query(&update, &[&seqs, &worker, &until, &now])
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        let mut claimed = rows
-            .iter()
-            .map(|r| {
-                Ok(ClaimedDelivery {
-                    delivery: rows::delivery(r, 0)?,
-                    message: rows::message(r, DELIVERY_NCOLS)?,
-                    endpoint: rows::endpoint(r, DELIVERY_NCOLS + MESSAGE_NCOLS)?,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
         claimed.sort_by_key(|c| (c.delivery.next_attempt_at, c.delivery.seq));
         Ok(claimed)
     }
@@ -957,16 +1039,8 @@ impl Store for PostgresStore {
         attempt: &Attempt,
         completion: Completion,
     ) -> StoreResult<()> {
-        let (state, next): (&str, Option<i64>) = match completion {
-            Completion::Delivered => ("delivered", None),
-            Completion::Retry { at } => ("pending", Some(at)),
-            Completion::Failed => ("failed", None),
-        };
-        let last_error = match (&attempt.error, attempt.status) {
-            (Some(e), _) => Some(e.clone()),
-            (None, Some(s)) if !attempt.success => Some(format!("HTTP {s}")),
-            _ => None,
-        };
+        let (state, next) = completion_columns(&completion);
+        let last_error = last_error(attempt);
         let number = i32::try_from(attempt.number).unwrap_or(i32::MAX);
         let duration = i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX);
         let status = attempt.status.map(i32::from);
@@ -1000,6 +1074,117 @@ impl Store for PostgresStore {
             return Err(self.lease_error(delivery_id).await);
         }
         Ok(())
+    }
+
+    /// One statement, so one round trip and one transaction for the whole batch.
+    async fn complete_batch(
+        &self,
+        batch: Vec<CompletedAttempt>,
+    ) -> StoreResult<Vec<StoreResult<()>>> {
+        let n = batch.len();
+        let mut results: Vec<Option<StoreResult<()>>> = (0..n).map(|_| None).collect();
+        let mut seen = std::collections::HashSet::with_capacity(n);
+        let mut sent: Vec<usize> = Vec::with_capacity(n);
+        let mut ids = Vec::with_capacity(n);
+        let mut workers = Vec::with_capacity(n);
+        let mut states = Vec::with_capacity(n);
+        let mut next = Vec::with_capacity(n);
+        let mut last_errors = Vec::with_capacity(n);
+        let mut attempt_ids = Vec::with_capacity(n);
+        let mut ats = Vec::with_capacity(n);
+        let mut messages = Vec::with_capacity(n);
+        let mut endpoints = Vec::with_capacity(n);
+        let mut numbers = Vec::with_capacity(n);
+        let mut durations = Vec::with_capacity(n);
+        let mut statuses = Vec::with_capacity(n);
+        let mut errors = Vec::with_capacity(n);
+        let mut snippets = Vec::with_capacity(n);
+        let mut successes = Vec::with_capacity(n);
+        for (i, c) in batch.iter().enumerate() {
+            let a = &c.attempt;
+            if !seen.insert(a.delivery_id.as_str()) {
+                // Named twice: the first occurrence clears the lease.
+                results[i] = Some(Err(StoreError::LeaseLost(a.delivery_id.clone())));
+                continue;
+            }
+            let (state, at) = completion_columns(&c.completion);
+            sent.push(i);
+            ids.push(a.delivery_id.as_str());
+            workers.push(&*c.worker);
+            states.push(state);
+            next.push(at);
+            last_errors.push(last_error(a));
+            attempt_ids.push(a.id.as_str());
+            ats.push(a.at);
+            messages.push(a.message_id.as_str());
+            endpoints.push(a.endpoint_id.as_str());
+            numbers.push(i32::try_from(a.number).unwrap_or(i32::MAX));
+            durations.push(i64::try_from(a.duration_ms).unwrap_or(i64::MAX));
+            statuses.push(a.status.map(i32::from));
+            errors.push(a.error.as_deref());
+            snippets.push(a.response_snippet.as_deref());
+            successes.push(a.success);
+        }
+        if !sent.is_empty() {
+            let rows = self
+                .query(
+                    &self.inner.sql.complete_batch,
+                    &[
+                        &ids,
+                        &workers,
+                        &states,
+                        &next,
+                        &last_errors,
+                        &attempt_ids,
+                        &ats,
+                        &messages,
+                        &endpoints,
+                        &numbers,
+                        &durations,
+                        &statuses,
+                        &errors,
+                        &snippets,
+                        &successes,
+                    ],
+                )
+                .await?;
+            let mut done = std::collections::HashSet::with_capacity(rows.len());
+            for row in &rows {
+                done.insert(row.try_get::<_, String>(0).map_err(db_err)?);
+            }
+            let missing: Vec<&str> = ids
+                .iter()
+                .copied()
+                .filter(|id| !done.contains(*id))
+                .collect();
+            // Refused items: an unknown delivery or a lease not held (rare; one more query).
+            let mut known = std::collections::HashSet::new();
+            if !missing.is_empty() {
+                for row in self
+                    .query(&self.inner.sql.deliveries_exist, &[&missing])
+                    .await?
+                {
+                    known.insert(row.try_get::<_, String>(0).map_err(db_err)?);
+                }
+            }
+            for (k, &i) in sent.iter().enumerate() {
+                let id = ids[k];
+                results[i] = Some(if done.contains(id) {
+                    Ok(())
+                } else if known.contains(id) {
+                    Err(StoreError::LeaseLost(id.to_owned()))
+                } else {
+                    Err(StoreError::NotFound {
+                        kind: "delivery",
+                        id: id.to_owned(),
+                    })
+                });
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(StoreError::backend_message("not recorded"))))
+            .collect())
     }
 
     async fn release(&self, delivery_id: &str, worker: &str, at: UnixMillis) -> StoreResult<()> {

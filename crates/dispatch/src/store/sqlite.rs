@@ -37,8 +37,8 @@ use super::{
     StoreResult,
 };
 use crate::model::{
-    Attempt, ClaimedDelivery, Completion, Delivery, DeliveryFilter, DeliveryState, Endpoint,
-    EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
+    Attempt, ClaimedDelivery, CompletedAttempt, Completion, Delivery, DeliveryFilter,
+    DeliveryState, Endpoint, EnqueueResult, Message, NewDelivery, NewMessage, UnixMillis,
 };
 
 mod migrations;
@@ -510,6 +510,46 @@ impl Store for SqliteStore {
             self.work.notify_waiters();
         }
         r
+    }
+
+    /// One writer job, so one savepoint in the writer's group-committed transaction: a
+    /// refused item (lease, unknown delivery, attempt id taken) writes nothing, any other
+    /// error rolls the whole batch back.
+    async fn complete_batch(
+        &self,
+        batch: Vec<CompletedAttempt>,
+    ) -> StoreResult<Vec<StoreResult<()>>> {
+        let (results, retried) = self
+            .write(move |c| {
+                let mut results = Vec::with_capacity(batch.len());
+                let mut retried = false;
+                let mut seen = std::collections::HashSet::with_capacity(batch.len());
+                for item in &batch {
+                    let a = &item.attempt;
+                    if !seen.insert(a.delivery_id.as_str()) {
+                        results.push(Err(StoreError::LeaseLost(a.delivery_id.clone())));
+                        continue;
+                    }
+                    match complete_on(c, &a.delivery_id, &item.worker, a, &item.completion) {
+                        Ok(()) => {
+                            retried |= matches!(item.completion, Completion::Retry { .. });
+                            results.push(Ok(()));
+                        }
+                        Err(
+                            e @ (StoreError::LeaseLost(_)
+                            | StoreError::NotFound { .. }
+                            | StoreError::AlreadyExists { .. }),
+                        ) => results.push(Err(e)),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok((results, retried))
+            })
+            .await?;
+        if retried {
+            self.work.notify_waiters();
+        }
+        Ok(results)
     }
 
     async fn release(&self, delivery_id: &str, worker: &str, at: UnixMillis) -> StoreResult<()> {

@@ -43,6 +43,10 @@ pub(super) struct Sql {
     pub(super) renew_lease: String,
     pub(super) renew_leases: String,
     pub(super) complete: String,
+    pub(super) complete_batch: String,
+    pub(super) deliveries_exist: String,
+    pub(super) claim_plain: String,
+    pub(super) fifo_lock: String,
     pub(super) release: String,
     pub(super) fail_pending: String,
     pub(super) redeliver: String,
@@ -197,6 +201,68 @@ impl Sql {
                    AND (e.last_triggered_at IS NULL OR e.last_triggered_at < $7)) \
                  SELECT count(*) FROM d"
             ),
+            // `complete` for a batch, in one statement (so one transaction): $1..$15 are
+            // parallel arrays, one element per item, delivery ids distinct. The endpoints
+            // are locked in id order before their `last_triggered_at` moves, so concurrent
+            // batches touching several endpoints cannot deadlock. Returns the ids recorded.
+            complete_batch: format!(
+                "WITH i AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], \
+                   $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], \
+                   $10::int4[], $11::bigint[], $12::int4[], $13::text[], $14::text[], \
+                   $15::boolean[]) AS i(delivery_id, worker, state, next_at, last_error, \
+                   attempt_id, at, message_id, endpoint_id, number, duration_ms, status, \
+                   error, snippet, success)), \
+                 d AS (UPDATE {s}.deliveries x SET state = i.state, attempts = x.attempts + 1, \
+                   first_attempt_at = COALESCE(x.first_attempt_at, i.at), \
+                   next_attempt_at = COALESCE(i.next_at, x.next_attempt_at), \
+                   lease_owner = NULL, lease_expires_at = NULL, last_error = i.last_error \
+                   FROM i WHERE x.id = i.delivery_id AND x.state = 'in_flight' \
+                   AND x.lease_owner = i.worker \
+                   RETURNING x.id, x.endpoint_id, i.at), \
+                 a AS (INSERT INTO {s}.attempts (id, delivery_id, message_id, endpoint_id, \
+                   number, at, duration_ms, status, error, response_snippet, success) \
+                   SELECT i.attempt_id, i.delivery_id, i.message_id, i.endpoint_id, i.number, \
+                   i.at, i.duration_ms, i.status, i.error, i.snippet, i.success \
+                   FROM i JOIN d ON d.id = i.delivery_id), \
+                 l AS (SELECT e.id FROM {s}.endpoints e \
+                   WHERE e.id IN (SELECT endpoint_id FROM d) ORDER BY e.id FOR UPDATE), \
+                 t AS (UPDATE {s}.endpoints e SET last_triggered_at = m.at \
+                   FROM (SELECT endpoint_id, max(at) AS at FROM d GROUP BY endpoint_id) m \
+                   JOIN l ON l.id = m.endpoint_id \
+                   WHERE e.id = m.endpoint_id \
+                   AND (e.last_triggered_at IS NULL OR e.last_triggered_at < m.at)) \
+                 SELECT id FROM d"
+            ),
+            deliveries_exist: format!("SELECT id FROM {s}.deliveries WHERE id = ANY($1)"),
+            // The claim of non-FIFO deliveries in one statement: pick the due rows (pending
+            // through `deliveries_due`, expired leases through `deliveries_leased`) with row
+            // locks and SKIP LOCKED, keep the oldest due `$2`, and take them with their
+            // message and endpoint. $1 now, $2 limit, $3 worker, $4 lease deadline.
+            claim_plain: format!(
+                "WITH p AS (SELECT d.seq, d.next_attempt_at FROM {s}.deliveries d \
+                   JOIN {s}.endpoints e ON e.id = d.endpoint_id \
+                   WHERE d.state = 'pending' AND d.next_attempt_at <= $1 \
+                   AND e.enabled AND NOT e.fifo \
+                   ORDER BY d.next_attempt_at, d.seq LIMIT $2 FOR UPDATE OF d SKIP LOCKED), \
+                 x AS (SELECT d.seq, d.next_attempt_at FROM {s}.deliveries d \
+                   JOIN {s}.endpoints e ON e.id = d.endpoint_id \
+                   WHERE d.state = 'in_flight' AND d.lease_expires_at <= $1 \
+                   AND e.enabled AND NOT e.fifo \
+                   ORDER BY d.lease_expires_at LIMIT $2 FOR UPDATE OF d SKIP LOCKED), \
+                 c AS (SELECT seq FROM (SELECT seq, next_attempt_at FROM p \
+                   UNION ALL SELECT seq, next_attempt_at FROM x) u \
+                   ORDER BY next_attempt_at, seq LIMIT $2) \
+                 UPDATE {s}.deliveries d SET state = 'in_flight', lease_owner = $3, \
+                 lease_expires_at = $4 \
+                 FROM {s}.messages m, {s}.endpoints e \
+                 WHERE d.seq IN (SELECT seq FROM c) AND m.id = d.message_id \
+                 AND e.id = d.endpoint_id \
+                 AND (d.state = 'pending' OR (d.state = 'in_flight' AND d.lease_expires_at <= $1)) \
+                 RETURNING {DELIVERY_COLS}, {MESSAGE_COLS}, {ENDPOINT_COLS}"
+            ),
+            fifo_lock: "SELECT id FROM unnest($1::text[]) AS id \
+                 WHERE pg_try_advisory_xact_lock($2, hashtext($3 || id))"
+                .to_owned(),
             release: format!(
                 "UPDATE {s}.deliveries SET state = 'pending', next_attempt_at = $3, \
                  lease_owner = NULL, lease_expires_at = NULL \

@@ -335,6 +335,8 @@ pub trait Store: Any + Send + Sync + std::fmt::Debug {
     /// to each and writes back the ones it changed, all in **one** transaction (the records
     /// stay locked against concurrent writers until it commits). The dispatcher uses it to
     /// encrypt, migrate and re-encrypt records in batches.
+    /// [`StoreError::Backend`] if the batch could not be committed; then nothing of it is
+    /// written. Every field of a record the closure leaves unchanged stays as it was.
     async fn rewrite_endpoints(
         &self,
         after: Option<&str>,
@@ -342,8 +344,6 @@ pub trait Store: Any + Send + Sync + std::fmt::Debug {
         rewrite: EndpointRewrite,
     ) -> StoreResult<RewriteBatch>;
 
-    /// [`StoreError::Backend`] if the batch could not be committed; then nothing of it is
-    /// written. Every field of a record the closure leaves unchanged stays as it was.
     /// Deletes an endpoint and its open (pending and in-flight) deliveries; delivered and
     /// failed deliveries and every attempt stay. Returns whether the endpoint existed.
     async fn delete_endpoint(&self, id: &str) -> StoreResult<bool>;

@@ -187,7 +187,7 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job: BoxedJob = Box::new(writer::Direct::new(
+        let job: BoxedJob = Box::new(Job::direct(
             move |conn: &Connection| f(conn).map_err(db_err),
             reply,
         ));

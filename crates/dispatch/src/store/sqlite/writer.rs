@@ -35,64 +35,31 @@ pub(super) trait WriteJob: Send {
     }
 }
 
-/// A job run alone between batches, outside any transaction (connection settings).
-pub(super) struct Direct<T, F> {
-    f: Option<F>,
-    result: Option<StoreResult<T>>,
-    reply: oneshot::Sender<StoreResult<T>>,
-}
-
-impl<T, F> Direct<T, F> {
-    /// A job running `f` alone and answering on `reply`.
-    pub(super) fn new(f: F, reply: oneshot::Sender<StoreResult<T>>) -> Self {
-        Self {
-            f: Some(f),
-            result: None,
-            reply,
-        }
-    }
-}
-
-impl<T, F> WriteJob for Direct<T, F>
-where
-    T: Send,
-    F: FnOnce(&Connection) -> StoreResult<T> + Send,
-{
-    fn run(&mut self, conn: &Connection) -> bool {
-        let Some(f) = self.f.take() else {
-            return false;
-        };
-        let r = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
-            .unwrap_or_else(|_| Err(StoreError::backend_message("store operation panicked")));
-        let ok = r.is_ok();
-        self.result = Some(r);
-        ok
-    }
-
-    fn finish(self: Box<Self>, _: Option<&StoreError>) {
-        let _ = self
-            .reply
-            .send(self.result.unwrap_or_else(|| Err(closed())));
-    }
-
-    fn outside_transaction(&self) -> bool {
-        true
-    }
-}
-
+/// One closure to run on the writer connection, answering on its channel.
 pub(super) struct Job<T, F> {
     f: Option<F>,
     result: Option<StoreResult<T>>,
     reply: oneshot::Sender<StoreResult<T>>,
+    /// Run alone between batches, outside any transaction (connection settings).
+    outside: bool,
 }
 
 impl<T, F> Job<T, F> {
-    /// A job running `f` and answering on `reply`.
+    /// A job running `f` inside the writer's batch and answering on `reply`.
     pub(super) fn new(f: F, reply: oneshot::Sender<StoreResult<T>>) -> Self {
         Self {
             f: Some(f),
             result: None,
             reply,
+            outside: false,
+        }
+    }
+
+    /// A job running `f` alone between batches, outside any transaction.
+    pub(super) fn direct(f: F, reply: oneshot::Sender<StoreResult<T>>) -> Self {
+        Self {
+            outside: true,
+            ..Self::new(f, reply)
         }
     }
 }
@@ -106,13 +73,18 @@ where
         let Some(f) = self.f.take() else {
             return false;
         };
-        // A panicking closure (a user's `modify_endpoint` change) fails only its own job.
-        let r = std::panic::catch_unwind(AssertUnwindSafe(|| in_savepoint(conn, || f(conn))))
-            .unwrap_or_else(|_| {
-                // The savepoint may still be open after an unwind: drop its effects.
-                let _ = conn.execute_batch("ROLLBACK TO hookwire_op; RELEASE hookwire_op");
-                Err(StoreError::backend_message("store operation panicked"))
-            });
+        let panicked = || Err(StoreError::backend_message("store operation panicked"));
+        let r = if self.outside {
+            std::panic::catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|_| panicked())
+        } else {
+            // A panicking closure (a user's `modify_endpoint` change) fails only its own job.
+            std::panic::catch_unwind(AssertUnwindSafe(|| in_savepoint(conn, || f(conn))))
+                .unwrap_or_else(|_| {
+                    // The savepoint may still be open after an unwind: drop its effects.
+                    let _ = conn.execute_batch("ROLLBACK TO hookwire_op; RELEASE hookwire_op");
+                    panicked()
+                })
+        };
         let ok = r.is_ok();
         self.result = Some(r);
         ok
@@ -127,6 +99,10 @@ where
         };
         // The caller may have gone away (its future was dropped); nothing to do then.
         let _ = self.reply.send(r);
+    }
+
+    fn outside_transaction(&self) -> bool {
+        self.outside
     }
 
     fn error(&self) -> Option<&StoreError> {

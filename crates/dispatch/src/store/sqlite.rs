@@ -186,17 +186,11 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let (reply, answer) = oneshot::channel();
-        let job: BoxedJob = Box::new(Job::direct(
+        self.submit(
             move |conn: &Connection| f(conn).map_err(db_err),
-            reply,
-        ));
-        self.jobs
-            .as_ref()
-            .ok_or_else(closed)?
-            .send(job)
-            .map_err(|_| closed())?;
-        answer.await.map_err(|_| closed())?
+            Job::direct,
+        )
+        .await
     }
 
     /// The database file, or `None` for an in-memory store.
@@ -287,8 +281,21 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
+        self.submit(f, Job::new).await
+    }
+
+    /// Hands the job `make` builds around `f` to the writer thread and waits for its answer.
+    async fn submit<T, F>(
+        &self,
+        f: F,
+        make: fn(F, oneshot::Sender<StoreResult<T>>) -> Job<T, F>,
+    ) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
-        let job: BoxedJob = Box::new(Job::new(f, reply));
+        let job: BoxedJob = Box::new(make(f, reply));
         self.jobs
             .as_ref()
             .ok_or_else(closed)?

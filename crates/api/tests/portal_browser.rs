@@ -134,6 +134,19 @@ impl Browser {
     }
 
     async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        match self.try_cmd(method, path, body).await {
+            Ok(v) => v,
+            Err((err, message)) => panic!("webdriver {path}: {err}: {message}"),
+        }
+    }
+
+    /// One WebDriver command: its value, or the error code and message it answered with.
+    async fn try_cmd(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, (String, Value)> {
         let mut req = self.http.request(method, format!("{}{path}", self.url));
         if let Some(b) = body {
             req = req
@@ -143,9 +156,9 @@ impl Browser {
         let text = req.send().await.unwrap().text().await.unwrap();
         let v: Value = serde_json::from_str(&text).unwrap();
         if let Some(err) = v["value"]["error"].as_str() {
-            panic!("webdriver {path}: {err}: {}", v["value"]["message"]);
+            return Err((err.to_owned(), v["value"]["message"].clone()));
         }
-        v["value"].clone()
+        Ok(v["value"].clone())
     }
 
     async fn go(&self, url: &str) {
@@ -178,6 +191,9 @@ impl Browser {
         v.as_array().map_or(0, Vec::len)
     }
 
+    /// Clicks a link or submit button and waits for the page it leads to: chromedriver may
+    /// answer the click before the navigation starts, so the old page is gone only once the
+    /// clicked element is stale, and the new one is there once the document is complete.
     async fn click(&self, css: &str) {
         let el = self.find(css).await;
         self.cmd(
@@ -186,6 +202,33 @@ impl Browser {
             Some(json!({})),
         )
         .await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let probe = self
+                .try_cmd(reqwest::Method::GET, &format!("/element/{el}/name"), None)
+                .await;
+            match probe {
+                Err((err, _)) if err == "stale element reference" => break,
+                Err((err, message)) => panic!("after clicking {css}: {err}: {message}"),
+                Ok(_) => {}
+            }
+            assert!(Instant::now() < deadline, "clicking {css} did not leave the page");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        loop {
+            let state = self
+                .cmd(
+                    reqwest::Method::POST,
+                    "/execute/sync",
+                    Some(json!({"script": "return document.readyState", "args": []})),
+                )
+                .await;
+            if state == "complete" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the page after {css} never loaded");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     async fn type_into(&self, css: &str, text: &str) {
@@ -374,14 +417,7 @@ async fn portal_in_a_real_browser() {
         "the response snippet"
     );
     b.click("form[action$='/redeliver'] button").await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !b.source().await.contains("Delivery queued again.") {
-        assert!(
-            Instant::now() < deadline,
-            "no redelivery notice after the click"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert!(b.source().await.contains("Delivery queued again."));
     b.wait_for("tr.attempt", 2).await;
     assert_eq!(seen.lock().unwrap().len(), 2);
     b.screenshot("04-delivery-attempts").await;

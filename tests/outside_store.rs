@@ -226,6 +226,7 @@ impl Store for MapStore {
                     attempts: 0,
                     next_attempt_at: d.next_attempt_at,
                     first_attempt_at: None,
+                    due_since: d.next_attempt_at,
                     lease_owner: None,
                     lease_expires_at: None,
                     last_error: None,
@@ -431,6 +432,7 @@ impl Store for MapStore {
             if d.state != DeliveryState::InFlight {
                 d.state = DeliveryState::Pending;
                 d.next_attempt_at = now;
+                d.due_since = now;
             }
         }
         self.work.notify_waiters();
@@ -451,6 +453,7 @@ impl Store for MapStore {
             {
                 d.state = DeliveryState::Pending;
                 d.next_attempt_at = now;
+                d.due_since = now;
                 n += 1;
             }
         }

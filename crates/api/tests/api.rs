@@ -808,6 +808,8 @@ async fn attempt_log_and_redelivery(backend: Backend) {
     assert_eq!(a["response_snippet"], "thanks");
     assert!(a["duration_ms"].as_u64().is_some());
     assert_eq!(r.json["attempts"], 1);
+    let first_due = r.json["due_since"].as_i64().unwrap();
+    assert_eq!(first_due, r.json["created_at"].as_i64().unwrap());
     let re = s
         .call(
             "POST",
@@ -819,6 +821,11 @@ async fn attempt_log_and_redelivery(backend: Backend) {
     assert_eq!(re.status, 202, "{}", re.text);
     let r = wait_attempts(2).await;
     assert_eq!(r.json["attempt_log"][1]["number"], 2);
+    assert!(
+        r.json["due_since"].as_i64().unwrap() >= r.json["attempt_log"][0]["at"].as_i64().unwrap(),
+        "a redelivery is due from when it was asked for: {}",
+        r.json
+    );
     let r = s
         .call(
             "GET",

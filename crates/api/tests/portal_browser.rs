@@ -212,7 +212,10 @@ impl Browser {
                 Err((err, message)) => panic!("after clicking {css}: {err}: {message}"),
                 Ok(_) => {}
             }
-            assert!(Instant::now() < deadline, "clicking {css} did not leave the page");
+            assert!(
+                Instant::now() < deadline,
+                "clicking {css} did not leave the page"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         loop {
@@ -226,7 +229,10 @@ impl Browser {
             if state == "complete" {
                 break;
             }
-            assert!(Instant::now() < deadline, "the page after {css} never loaded");
+            assert!(
+                Instant::now() < deadline,
+                "the page after {css} never loaded"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

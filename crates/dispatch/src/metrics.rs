@@ -32,8 +32,9 @@ pub const DISABLED: &str = "hookwire_endpoints_disabled_total";
 pub const ATTEMPTS: &str = "hookwire_attempts_total";
 /// Histogram: seconds per HTTP attempt.
 pub const ATTEMPT_SECONDS: &str = "hookwire_attempt_duration_seconds";
-/// Histogram: seconds from the message's `send` to delivered. A manual redelivery or recovery
-/// is still measured from the original `send` (the stores keep no "due again since" time yet).
+/// Histogram: seconds from the delivery's first due time to delivered (its
+/// [`due_since`](crate::model::Delivery::due_since): the `send`, or the scheduled time of a delayed
+/// one; a manual redelivery or recovery starts the clock again, retries do not).
 pub const DELIVERY_LATENCY_SECONDS: &str = "hookwire_delivery_latency_seconds";
 /// Gauge: deliveries pending or in flight (refreshed periodically and at shutdown).
 pub const QUEUE_DEPTH: &str = "hookwire_queue_depth";

@@ -328,6 +328,11 @@ pub struct Delivery {
     pub next_attempt_at: UnixMillis,
     /// When the first attempt was made.
     pub first_attempt_at: Option<UnixMillis>,
+    /// When it last became due from the start: its first `next_attempt_at`, moved to the
+    /// time of a manual [redelivery](crate::Dispatcher::redeliver) or
+    /// [recovery](crate::Dispatcher::recover). Retries and released leases leave it alone;
+    /// delivery latency is measured from here, so a redelivery does not look slow.
+    pub due_since: UnixMillis,
     /// The worker holding the lease, while in flight.
     pub lease_owner: Option<String>,
     /// When the lease runs out; after that the delivery may be claimed again.

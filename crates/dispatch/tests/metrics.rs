@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::{Reply, TestServer, fast_retry, message_id, wait_state};
 use hookwire_dispatch::metrics as m;
-use hookwire_dispatch::model::{DeliveryState, EndpointStatus};
+use hookwire_dispatch::model::{DeliveryFilter, DeliveryState, EndpointStatus};
 use hookwire_dispatch::store::MemoryStore;
 use hookwire_dispatch::{Dispatcher, NewEndpoint};
 use hookwire_events::Family;
@@ -382,6 +382,37 @@ async fn worker_emits_counters_histograms_and_the_queue_depth_gauge() {
     );
     assert!(depth.iter().all(|v| *v >= 0.0 && *v <= 4.0), "{depth:?}");
     assert_eq!(depth.last(), Some(&0.0));
+
+    // A manual redelivery, long after the send: its latency runs from the redelivery (the
+    // new first due time), not from the send a second ago.
+    let (_, flaky_msg) = ids.iter().find(|(t, _)| *t == "flaky").unwrap();
+    let flaky_delivery = d
+        .deliveries(&DeliveryFilter {
+            message_id: Some(flaky_msg.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .remove(0);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let was = snapshot(&shared)
+        .histogram(m::DELIVERY_LATENCY_SECONDS)
+        .len();
+    let asked = Instant::now();
+    d.redeliver(&flaky_delivery.id).await.unwrap();
+    wait_metrics(&shared, "the redelivery's latency", |r| {
+        r.histogram(m::DELIVERY_LATENCY_SECONDS).len() > was
+    })
+    .await;
+    let window = asked.elapsed().as_secs_f64();
+    let sample = snapshot(&shared).histogram(m::DELIVERY_LATENCY_SECONDS)[was];
+    assert!(
+        sample <= window + 0.002,
+        "latency {sample} s, but the redelivery was asked for only {window} s ago"
+    );
+    assert!(sample >= 0.0);
+    let redelivered = d.delivery(&flaky_delivery.id).await.unwrap().unwrap();
+    assert!(redelivered.due_since > flaky_delivery.due_since + 900);
 
     d.shutdown(Duration::from_secs(1)).await;
 

@@ -77,11 +77,12 @@ async fn migrations_are_versioned_and_safe_on_concurrent_starts() {
         )
         .await
         .unwrap();
-    assert_eq!(rows.len(), 2, "each migration recorded exactly once");
-    assert_eq!(rows[0].get::<_, i32>(0), 1);
-    assert_eq!(rows[0].get::<_, String>(1), "init");
-    assert_eq!(rows[1].get::<_, i32>(0), 2);
-    assert_eq!(rows[1].get::<_, String>(1), "listing");
+    let applied: Vec<(i32, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        applied,
+        [(1, "init"), (2, "listing"), (3, "due_since")].map(|(v, n)| (v, n.to_owned())),
+        "each migration recorded exactly once"
+    );
     // A database newer than this build is refused, not silently used.
     client
         .execute(
@@ -480,4 +481,38 @@ async fn complete_on_lease_taken_over_by_another_store_is_refused() {
     assert_eq!((d.state, d.attempts), (DeliveryState::Delivered, 1));
     let e = a.get_endpoint(&ep.id).await.unwrap().unwrap();
     assert_eq!(e.last_triggered_at, Some(later));
+}
+
+/// Rows from before migration 3 have no `due_since`: they read as due since their creation,
+/// and a redelivery then sets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_without_due_since_read_as_due_since_creation() {
+    let (store, guard) = pg_support::store().await;
+    let ep = add_endpoint(&store, "t", false).await;
+    let ids = send(&store, "t", &[&ep], T0, T0 + 7).await;
+    assert_eq!(
+        store
+            .get_delivery(&ids[0])
+            .await
+            .unwrap()
+            .unwrap()
+            .due_since,
+        T0 + 7
+    );
+    let client = store.connection_pool().get().await.unwrap();
+    client
+        .execute(
+            &format!(
+                "UPDATE \"{}\".deliveries SET due_since = NULL",
+                guard.schema
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    let d = store.get_delivery(&ids[0]).await.unwrap().unwrap();
+    assert_eq!((d.created_at, d.due_since), (T0, T0));
+    store.redeliver(&ids[0], T0 + 9 * SEC).await.unwrap();
+    let d = store.get_delivery(&ids[0]).await.unwrap().unwrap();
+    assert_eq!(d.due_since, T0 + 9 * SEC);
 }

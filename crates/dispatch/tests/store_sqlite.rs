@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hookwire_dispatch::model::{
-    Completion, DeliveryState, EnqueueResult, NewDelivery, NewMessage, new_id,
+    Completion, DeliveryFilter, DeliveryState, EnqueueResult, NewDelivery, NewMessage, new_id,
 };
 use hookwire_dispatch::store::{SqliteStore, Store, StoreError};
 use tempfile::TempDir;
@@ -371,4 +371,40 @@ async fn wait_for_work_wakes_on_enqueue() {
         .expect("woken before the timeout")
         .unwrap();
     assert!(waited < Duration::from_secs(10), "{waited:?}");
+}
+
+/// A file of the first release (schema version 1, committed as a fixture) migrates to the
+/// current schema on open; its deliveries, written before `due_since` existed, read as due
+/// since their creation.
+#[tokio::test]
+async fn a_first_release_file_migrates_and_reads_due_since_as_created_at() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("old.db");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/plaintext-v0.1.0.db"
+        ),
+        &db,
+    )
+    .unwrap();
+    let version = |db: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(version(&db), 1, "the fixture is of the first release");
+    let store = SqliteStore::open(&db).unwrap();
+    let all = store
+        .list_deliveries(&DeliveryFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 5);
+    for d in &all {
+        assert_eq!(d.due_since, d.created_at, "{}", d.id);
+    }
+    drop(store);
+    assert_eq!(version(&db) as usize, SqliteStore::schema_version());
+    assert_eq!(SqliteStore::schema_version(), 3);
 }

@@ -22,6 +22,7 @@ struct DeliveryView<'a> {
     attempts: u32,
     next_attempt_at: Option<UnixMillis>,
     first_attempt_at: Option<UnixMillis>,
+    due_since: UnixMillis,
     last_error: Option<&'a str>,
     created_at: UnixMillis,
 }
@@ -35,6 +36,7 @@ fn view(d: &Delivery) -> DeliveryView<'_> {
         attempts: d.attempts,
         next_attempt_at: (d.state == DeliveryState::Pending).then_some(d.next_attempt_at),
         first_attempt_at: d.first_attempt_at,
+        due_since: d.due_since,
         last_error: d.last_error.as_deref(),
         created_at: d.created_at,
     }

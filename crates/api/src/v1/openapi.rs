@@ -362,12 +362,12 @@ fn schemas() -> Value {
             }
         },
         "Delivery": {
-            "type": "object", "required": ["id", "message_id", "endpoint_id", "state", "attempts", "created_at"],
+            "type": "object", "required": ["id", "message_id", "endpoint_id", "state", "attempts", "due_since", "created_at"],
             "properties": {
                 "id": { "type": "string" }, "message_id": { "type": "string" }, "endpoint_id": { "type": "string" },
                 "state": { "type": "string", "enum": ["pending", "in_flight", "delivered", "failed"] },
                 "attempts": { "type": "integer" }, "next_attempt_at": ms_or_null, "first_attempt_at": ms_or_null,
-                "last_error": { "type": ["string", "null"] }, "created_at": ms
+                "due_since": ms, "last_error": { "type": ["string", "null"] }, "created_at": ms
             }
         },
         "Attempt": {

@@ -65,6 +65,7 @@ pub(crate) async fn run(
     };
     drop(pass);
     let finished = engine.clock.now_millis();
+    let due_since = delivery.due_since;
     let decided = decide(
         &endpoint,
         delivery,
@@ -75,7 +76,7 @@ pub(crate) async fn run(
         &mut rng,
     );
     let labels = m::labels(&endpoint, engine.settings.endpoint_label);
-    let recorded = record(engine, worker, decided, message.created_at, &labels).await;
+    let recorded = record(engine, worker, decided, due_since, &labels).await;
     if endpoint.fifo {
         // The next delivery of a FIFO endpoint may be claimed now.
         engine.wake();
@@ -285,7 +286,7 @@ pub(crate) async fn record(
     engine: &Engine,
     worker: &Arc<str>,
     decided: Decided,
-    created_at: UnixMillis,
+    due_since: UnixMillis,
     labels: &[metrics::Label],
 ) -> Recorded {
     let Decided {
@@ -307,7 +308,7 @@ pub(crate) async fn record(
         Ok(()) => match &completion {
             Completion::Delivered => {
                 metrics::counter!(m::DELIVERED, labels.to_vec()).increment(1);
-                let latency = (finished - created_at).max(0) as f64 / 1000.0;
+                let latency = (finished - due_since).max(0) as f64 / 1000.0;
                 metrics::histogram!(m::DELIVERY_LATENCY_SECONDS, labels.to_vec()).record(latency);
                 tracing::debug!(status = ?status, "delivered");
                 Finality::Final

@@ -102,7 +102,7 @@ impl Fixture {
             error: None,
             duration: Duration::from_millis(10),
         };
-        let created = cd.message.created_at;
+        let due_since = cd.delivery.due_since;
         let decided = attempt::decide(
             &cd.endpoint,
             cd.delivery,
@@ -113,7 +113,7 @@ impl Fixture {
             &mut SeededJitter::new(7),
         );
         let worker: std::sync::Arc<str> = worker.into();
-        attempt::record(self.engine(), &worker, decided, created, &[]).await
+        attempt::record(self.engine(), &worker, decided, due_since, &[]).await
     }
 
     /// Feeds one attempt's outcome to endpoint health as the engine does after recording.

@@ -594,6 +594,10 @@ pub async fn enqueue_and_read_back(store: Arc<dyn Store>) {
         assert_eq!(d.state, DeliveryState::Pending);
         assert_eq!(d.attempts, 0);
         assert_eq!(d.next_attempt_at, nd.next_attempt_at);
+        assert_eq!(
+            d.due_since, nd.next_attempt_at,
+            "due since its first due time"
+        );
         assert_eq!(d.first_attempt_at, None);
         assert_eq!(d.lease_owner, None);
         assert_eq!(d.lease_expires_at, None);
@@ -1123,6 +1127,7 @@ pub async fn complete_retry_delivered_failed(store: Arc<dyn Store>) {
     assert_eq!(cur.attempts, 1);
     assert_eq!(cur.next_attempt_at, T0 + 5 * SEC);
     assert_eq!(cur.first_attempt_at, Some(T0 + 100));
+    assert_eq!(cur.due_since, T0, "a retry keeps the first due time");
     assert_eq!(cur.lease_owner, None);
     assert_eq!(cur.lease_expires_at, None);
     assert_eq!(cur.last_error.as_deref(), Some("HTTP 503"));
@@ -1162,6 +1167,7 @@ pub async fn complete_retry_delivered_failed(store: Arc<dyn Store>) {
     assert_eq!(cur.state, DeliveryState::Delivered);
     assert_eq!(cur.attempts, 2);
     assert_eq!(cur.first_attempt_at, Some(T0 + 100));
+    assert_eq!(cur.due_since, T0);
     assert_eq!(cur.last_error, None);
     assert_eq!(cur.lease_owner, None);
 
@@ -1407,6 +1413,7 @@ pub async fn release_returns_to_queue(store: Arc<dyn Store>) {
     let cur = get(&*store, &d[0]).await;
     assert_eq!(cur.state, DeliveryState::Pending);
     assert_eq!(cur.next_attempt_at, T0 + 7);
+    assert_eq!(cur.due_since, T0, "a release keeps the first due time");
     assert_eq!(cur.attempts, 0);
     assert_eq!(cur.lease_owner, None);
     assert_eq!(cur.lease_expires_at, None);
@@ -1595,6 +1602,11 @@ pub async fn redeliver_puts_back(store: Arc<dyn Store>) {
     assert_eq!(cur.attempts, 1);
     assert_eq!(cur.first_attempt_at, Some(T0));
     assert_eq!(
+        cur.due_since,
+        T0 + 50 * SEC,
+        "a redelivery is due from its own time"
+    );
+    assert_eq!(
         store
             .attempts_for_message(&cur.message_id)
             .await
@@ -1648,9 +1660,15 @@ pub async fn recover_failed_since(store: Arc<dyn Store>) {
         let d = get(&*store, id).await;
         assert_eq!(d.state, DeliveryState::Pending);
         assert_eq!(d.next_attempt_at, T0 + 50 * SEC);
+        assert_eq!(
+            d.due_since,
+            T0 + 50 * SEC,
+            "a recovery is due from its own time"
+        );
         assert_eq!(d.attempts, 1);
     }
-    assert_eq!(get(&*store, &old[0]).await.state, DeliveryState::Failed);
+    let left = get(&*store, &old[0]).await;
+    assert_eq!((left.state, left.due_since), (DeliveryState::Failed, T0));
     assert_eq!(get(&*store, &new1[1]).await.state, DeliveryState::Failed);
     assert_eq!(get(&*store, &ok[0]).await.state, DeliveryState::Delivered);
     assert_eq!(store.queue_depth().await.unwrap(), 2);

@@ -502,6 +502,7 @@ impl Store for MemoryStore {
                 attempts: 0,
                 next_attempt_at: d.next_attempt_at,
                 first_attempt_at: None,
+                due_since: d.next_attempt_at,
                 lease_owner: None,
                 lease_expires_at: None,
                 last_error: None,
@@ -774,6 +775,7 @@ impl Store for MemoryStore {
             if d.state != DeliveryState::InFlight {
                 d.state = DeliveryState::Pending;
                 d.next_attempt_at = now;
+                d.due_since = now;
             }
         });
         drop(g);
@@ -805,6 +807,7 @@ impl Store for MemoryStore {
             g.update(id, |d| {
                 d.state = DeliveryState::Pending;
                 d.next_attempt_at = now;
+                d.due_since = now;
             });
         }
         drop(g);

@@ -351,8 +351,8 @@ pub trait Store: Any + Send + Sync + std::fmt::Debug {
     // ---- messages and deliveries -------------------------------------------------------
 
     /// Stores a message and its deliveries in one transaction; each delivery starts
-    /// `Pending` with no attempts, due at its `next_attempt_at`, with the message's
-    /// `created_at`. Returns [`EnqueueResult::Created`] with the number of deliveries.
+    /// `Pending` with no attempts, due at its `next_attempt_at` (also its `due_since`), with
+    /// the message's `created_at`. Returns [`EnqueueResult::Created`] with the number of deliveries.
     ///
     /// With an idempotency key that this tenant used before (another tenant's keys do not
     /// count), nothing is stored and [`EnqueueResult::Duplicate`] names the earlier message;
@@ -482,7 +482,7 @@ pub trait Store: Any + Send + Sync + std::fmt::Debug {
     }
 
     /// Gives a claimed delivery back without an attempt (shutdown): `Pending`, due at `at`,
-    /// lease cleared, attempt count unchanged. Errors as [`renew_lease`](Self::renew_lease).
+    /// lease cleared, attempt count and `due_since` unchanged. Errors as [`renew_lease`](Self::renew_lease).
     async fn release(&self, delivery_id: &str, worker: &str, at: UnixMillis) -> StoreResult<()>;
 
     /// Marks every `Pending` delivery of an endpoint `Failed` with `last_error = reason` (used
@@ -491,12 +491,12 @@ pub trait Store: Any + Send + Sync + std::fmt::Debug {
     async fn fail_pending_for_endpoint(&self, endpoint_id: &str, reason: &str) -> StoreResult<u64>;
 
     /// Manual redelivery: a delivered, failed or pending delivery becomes `Pending`, due at
-    /// `now`, keeping its attempt count and history; an in-flight one is left unchanged (its
+    /// `now` (`next_attempt_at` and `due_since`), keeping its attempt count and history; an in-flight one is left unchanged (its
     /// running attempt decides). [`StoreError::NotFound`] for an unknown delivery.
     async fn redeliver(&self, delivery_id: &str, now: UnixMillis) -> StoreResult<()>;
 
     /// Re-queues every `Failed` delivery of an endpoint created at or after `since`:
-    /// `Pending`, due at `now`. Returns how many (0 for an unknown endpoint).
+    /// `Pending`, due at `now` (`next_attempt_at` and `due_since`). Returns how many (0 for an unknown endpoint).
     async fn recover(
         &self,
         endpoint_id: &str,

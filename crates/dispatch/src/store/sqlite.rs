@@ -605,8 +605,8 @@ impl Store for SqliteStore {
                 })?;
                 if d.state != DeliveryState::InFlight {
                     c.execute(
-                        "UPDATE deliveries SET state = 'pending', next_attempt_at = ?2 \
-                         WHERE id = ?1",
+                        "UPDATE deliveries SET state = 'pending', next_attempt_at = ?2, \
+                         due_since = ?2 WHERE id = ?1",
                         params![id, now],
                     )
                     .map_err(db_err)?;
@@ -631,7 +631,8 @@ impl Store for SqliteStore {
             .write(move |c| {
                 let n = c
                     .execute(
-                        "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3 \
+                        "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3, \
+                         due_since = ?3 \
                          WHERE endpoint_id = ?1 AND state = 'failed' AND created_at >= ?2",
                         params![id, since, now],
                     )

@@ -16,6 +16,11 @@ use crate::store::{StoreError, StoreResult};
 pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "init", include_str!("migrations/0001_init.sql")),
     (2, "listing", include_str!("migrations/0002_listing.sql")),
+    (
+        3,
+        "due_since",
+        include_str!("migrations/0003_due_since.sql"),
+    ),
 ];
 
 /// The advisory-lock namespace of migrations (first key of the two-int lock).

@@ -32,6 +32,7 @@ pub(super) fn delivery(row: &Row, at: usize) -> StoreResult<Delivery> {
         lease_expires_at: get(row, at + 9)?,
         last_error: get(row, at + 10)?,
         created_at: get(row, at + 11)?,
+        due_since: get(row, at + 12)?,
     })
 }
 

@@ -3,9 +3,9 @@
 /// Columns of a delivery row, in the order [`super::rows::delivery`] reads them.
 pub(super) const DELIVERY_COLS: &str = "d.seq, d.id, d.message_id, d.endpoint_id, d.state, \
      d.attempts, d.next_attempt_at, d.first_attempt_at, d.lease_owner, d.lease_expires_at, \
-     d.last_error, d.created_at";
+     d.last_error, d.created_at, COALESCE(d.due_since, d.created_at)";
 /// How many columns [`DELIVERY_COLS`] has.
-pub(super) const DELIVERY_NCOLS: usize = 12;
+pub(super) const DELIVERY_NCOLS: usize = 13;
 /// Columns of a message row, in the order [`super::rows::message`] reads them.
 pub(super) const MESSAGE_COLS: &str =
     "m.id, m.tenant, m.event_type, m.payload, m.idempotency_key, m.created_at";
@@ -106,8 +106,9 @@ impl Sql {
             ),
             insert_deliveries: format!(
                 "INSERT INTO {s}.deliveries \
-                 (id, message_id, endpoint_id, state, next_attempt_at, created_at) \
-                 SELECT n.id, $1, n.endpoint_id, 'pending', n.next_attempt_at, $2 \
+                 (id, message_id, endpoint_id, state, next_attempt_at, due_since, created_at) \
+                 SELECT n.id, $1, n.endpoint_id, 'pending', n.next_attempt_at, \
+                 n.next_attempt_at, $2 \
                  FROM unnest($3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY \
                  AS n(id, endpoint_id, next_attempt_at, ord) ORDER BY n.ord \
                  ON CONFLICT DO NOTHING RETURNING id"
@@ -274,12 +275,12 @@ impl Sql {
             ),
             redeliver: format!(
                 "UPDATE {s}.deliveries SET state = 'pending', next_attempt_at = $2, \
-                 lease_owner = NULL, lease_expires_at = NULL \
+                 due_since = $2, lease_owner = NULL, lease_expires_at = NULL \
                  WHERE id = $1 AND state <> 'in_flight'"
             ),
             recover: format!(
                 "UPDATE {s}.deliveries SET state = 'pending', next_attempt_at = $3, \
-                 lease_owner = NULL, lease_expires_at = NULL \
+                 due_since = $3, lease_owner = NULL, lease_expires_at = NULL \
                  WHERE endpoint_id = $1 AND state = 'failed' AND created_at >= $2"
             ),
             attempts_for_message: format!(

@@ -77,6 +77,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r"
     CREATE INDEX messages_created ON messages (created_at);
     ",
+    // v3: when a delivery last became due from the start (latency is measured from it).
+    // Rows written before it read as due since their creation.
+    r"
+    ALTER TABLE deliveries ADD COLUMN due_since INTEGER;
+    ",
 ];
 
 /// Applies the versioned schema in order; each version commits with its `user_version`.

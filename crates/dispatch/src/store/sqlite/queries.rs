@@ -182,7 +182,7 @@ pub(super) fn enqueue_on(
     let mut stmt = conn
         .prepare_cached(
             "INSERT INTO deliveries (id, message_id, endpoint_id, state, attempts, \
-             next_attempt_at, created_at) VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5)",
+             next_attempt_at, due_since, created_at) VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4, ?5)",
         )
         .map_err(db_err)?;
     for d in deliveries {

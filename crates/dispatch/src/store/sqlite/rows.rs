@@ -67,7 +67,8 @@ fn corrupt_col(idx: usize, msg: String) -> rusqlite::Error {
 }
 
 pub(super) const DELIVERY_COLS: &str = "id, message_id, endpoint_id, state, attempts, next_attempt_at, \
-     first_attempt_at, lease_owner, lease_expires_at, last_error, created_at, seq";
+     first_attempt_at, lease_owner, lease_expires_at, last_error, created_at, seq, \
+     COALESCE(due_since, created_at)";
 
 pub(super) fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
     let state: String = row.get(3)?;
@@ -87,6 +88,7 @@ pub(super) fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
         last_error: row.get(9)?,
         created_at: row.get(10)?,
         seq: row.get(11)?,
+        due_since: row.get(12)?,
     })
 }
 

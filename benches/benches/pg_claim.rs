@@ -1,7 +1,8 @@
 //! PostgreSQL store: claim latency with 1 000 and with 1 000 000 pending deliveries (the
-//! 1 000 case is the baseline of the same run), and claim→complete throughput (claims of 10,
-//! each completed in one `complete_batch`, as the engine does) with one and with three
-//! stores (each its own pool, as separate processes would have).
+//! 1 000 case is the baseline of the same run), and claim→complete throughput (each claim
+//! completed in one `complete_batch`, as the engine does) with claims of 10 and of 32 (the
+//! dispatcher's default `claim_batch`), with one and with three stores (each its own pool,
+//! as separate processes would have).
 //!
 //! `cargo bench -p hookwire-benches --bench pg_claim`
 //! Needs a server: the tests' `pg_support` finds or starts one.
@@ -93,9 +94,9 @@ fn claim_latency(c: &mut Criterion) {
     group.finish();
 }
 
-/// Claim 10, complete them as delivered in one `complete_batch`, until `total` are done, with `stores` stores of
-/// `tasks` tasks each. Returns deliveries per second.
-async fn throughput(stores: usize, tasks: usize, total: i64) -> f64 {
+/// Claim `batch`, complete them as delivered in one `complete_batch`, until `total` are done,
+/// with `stores` stores of `tasks` tasks each. Returns deliveries per second.
+async fn throughput(stores: usize, tasks: usize, batch: usize, total: i64) -> f64 {
     let (first, guard, _) = seeded(total).await;
     let mut all = vec![Arc::new(first)];
     for _ in 1..stores {
@@ -113,7 +114,10 @@ async fn throughput(stores: usize, tasks: usize, total: i64) -> f64 {
             handles.push(tokio::spawn(async move {
                 let worker = format!("s{si}t{ti}");
                 loop {
-                    let got = store.claim(&worker, i64::MAX / 2, LEASE, 10).await.unwrap();
+                    let got = store
+                        .claim(&worker, i64::MAX / 2, LEASE, batch)
+                        .await
+                        .unwrap();
                     if got.is_empty() {
                         return;
                     }
@@ -158,12 +162,15 @@ fn deliveries_per_second(_c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let one = rt.block_on(throughput(1, 4, 20_000));
-    let three = rt.block_on(throughput(3, 4, 20_000));
+    let ten = rt.block_on(throughput(1, 4, 10, 20_000));
+    let one = rt.block_on(throughput(1, 4, 32, 40_000));
+    let three = rt.block_on(throughput(3, 4, 32, 40_000));
     eprintln!(
-        "claim+complete throughput (store only, no HTTP): 1 store x 4 tasks {one:.0}/s, \
-         3 stores x 4 tasks {three:.0}/s (ratio {:.2})",
-        three / one
+        "claim+complete throughput (store only, no HTTP): 1 store x 4 tasks, claims of 10 \
+         {ten:.0}/s; claims of 32: 1 store x 4 tasks {one:.0}/s, 3 stores x 4 tasks \
+         {three:.0}/s (3 stores ÷ 1 {:.2}; claims of 32 ÷ 10 {:.2})",
+        three / one,
+        one / ten
     );
 }
 

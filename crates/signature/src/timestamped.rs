@@ -192,12 +192,44 @@ impl SignatureHeader {
 
     /// Formats as `t=<timestamp>,v1=<hex>,…` (lowercase hex).
     pub fn to_header_string(&self) -> String {
-        let mut out = format!("t={}", self.timestamp);
-        for sig in &self.signatures {
-            out.push_str(",v1=");
-            out.push_str(&hex::encode(sig));
-        }
+        let mut out = String::with_capacity(header_len(&self.signatures));
+        write_header(&mut out, self.timestamp, &self.signatures);
         out
+    }
+}
+
+/// The length of `t=<i64>` plus `,v1=<hex>` per signature, at most.
+fn header_len<S: AsRef<[u8]>>(signatures: &[S]) -> usize {
+    2 + 20
+        + signatures
+            .iter()
+            .map(|s| 4 + 2 * s.as_ref().len())
+            .sum::<usize>()
+}
+
+/// Appends `t=<timestamp>` and `,v1=<lowercase hex>` per signature to `out`, hex-encoding
+/// through a stack buffer (no allocation beyond `out`'s own).
+fn write_header<S: AsRef<[u8]>>(out: &mut String, timestamp: i64, signatures: &[S]) {
+    let mut digits = [0u8; 20];
+    out.push_str("t=");
+    push_ascii(out, mac::fmt_i64(timestamp, &mut digits));
+    for sig in signatures {
+        out.push_str(",v1=");
+        for chunk in sig.as_ref().chunks(64) {
+            let mut buf = [0u8; 128];
+            let hex = &mut buf[..2 * chunk.len()];
+            // `hex` is exactly twice as long as `chunk`: encoding cannot fail.
+            if hex::encode_to_slice(chunk, hex).is_ok() {
+                push_ascii(out, hex);
+            }
+        }
+    }
+}
+
+/// Appends bytes known to be ASCII (digits, hex) to `out`.
+fn push_ascii(out: &mut String, ascii: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(ascii) {
+        out.push_str(text);
     }
 }
 
@@ -272,16 +304,15 @@ impl Timestamped {
         if timestamp < 0 {
             return Err(Error::InvalidInput("negative timestamp"));
         }
-        let header = SignatureHeader {
-            timestamp,
-            signatures: self
-                .keys
-                .iter()
-                .map(|k| self.tag(k, timestamp, body).to_vec())
-                .collect(),
-        };
-        let mut value = HeaderValue::try_from(header.to_header_string())
-            .map_err(|_| Error::InvalidInput("unencodable header"))?;
+        let tags: Vec<[u8; 32]> = self
+            .keys
+            .iter()
+            .map(|k| self.tag(k, timestamp, body))
+            .collect();
+        let mut text = String::with_capacity(header_len(&tags));
+        write_header(&mut text, timestamp, &tags);
+        let mut value =
+            HeaderValue::try_from(text).map_err(|_| Error::InvalidInput("unencodable header"))?;
         value.set_sensitive(true);
         Ok(value)
     }
@@ -506,6 +537,24 @@ mod tests {
     }
 
     proptest! {
+        /// The header text is what `format!` and `hex::encode` wrote before, for any
+        /// timestamp and any signature lengths (the hex goes through 64-byte chunks).
+        #[test]
+        fn header_text_matches_the_formatted_one(
+            timestamp in any::<i64>(),
+            signatures in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..150), 0..4),
+        ) {
+            let mut want = format!("t={timestamp}");
+            for sig in &signatures {
+                want.push_str(",v1=");
+                want.push_str(&hex::encode(sig));
+            }
+            let header = SignatureHeader { timestamp, signatures };
+            let got = header.to_header_string();
+            prop_assert!(got.len() <= header_len(&header.signatures));
+            prop_assert_eq!(got, want);
+        }
+
         #[test]
         fn byte_scan_matches_str_scan(
             value in "([tv1x=,0-9a-f+-]|é){0,40}",

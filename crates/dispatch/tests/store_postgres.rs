@@ -516,3 +516,77 @@ async fn rows_without_due_since_read_as_due_since_creation() {
     let d = store.get_delivery(&ids[0]).await.unwrap().unwrap();
     assert_eq!(d.due_since, T0 + 9 * SEC);
 }
+
+/// `enqueue` paces its `NOTIFY`s: a burst sends about one per 10 ms window, not one per
+/// message, and an enqueue inside a window is still announced by
+/// the trailing notification.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enqueue_notifications_are_paced_and_none_is_lost() {
+    use std::sync::Mutex;
+    use tokio_postgres::AsyncMessage;
+
+    let (store, guard) = pg_support::store().await;
+    let ep = add_endpoint(&store, "t", false).await;
+    // A listener of our own on the store's channel, counting what arrives.
+    let (client, mut conn) = tokio_postgres::connect(&guard.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let seen = Arc::new(Mutex::new(0usize));
+    let counter = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Some(Ok(m)) = std::future::poll_fn(|cx| conn.poll_message(cx)).await {
+            if matches!(m, AsyncMessage::Notification(_)) {
+                *counter.lock().unwrap() += 1;
+            }
+        }
+    });
+    client
+        .batch_execute(&format!("LISTEN \"{}\"", store.channel()))
+        .await
+        .unwrap();
+    let count = || *seen.lock().unwrap();
+    let settle = || tokio::time::sleep(Duration::from_millis(150));
+
+    // One enqueue on a quiet channel: announced.
+    settle().await;
+    send(&store, "t", &[&ep], T0, T0).await;
+    settle().await;
+    assert_eq!(count(), 1);
+    // Two back to back: the second lands inside the first one's window (an enqueue takes
+    // about a millisecond) and is announced by the trailing notification.
+    settle().await;
+    send(&store, "t", &[&ep], T0, T0).await;
+    send(&store, "t", &[&ep], T0, T0).await;
+    settle().await;
+    assert_eq!(count(), 3, "the trailing notification");
+
+    // A burst from four tasks.
+    const BURST: usize = 400;
+    let before = count();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, ep) = (store.clone(), ep.clone());
+            tokio::spawn(async move {
+                for _ in 0..BURST / 4 {
+                    send(&store, "t", &[&ep], T0, T0).await;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let took = started.elapsed();
+    settle().await;
+    let sent = count() - before;
+    // One per 10 ms window; the bound allows twice that (millisecond clocks, late timers),
+    // still far below one per enqueue.
+    let bound = usize::try_from(took.as_millis() / 5).unwrap() + 2;
+    eprintln!("{sent} notifications for {BURST} enqueues in {took:?}");
+    assert!(
+        (1..=bound).contains(&sent),
+        "{sent} notifications for {BURST} enqueues in {took:?} (at most {bound})"
+    );
+    assert_eq!(store.queue_depth().await.unwrap(), BURST as u64 + 3);
+}

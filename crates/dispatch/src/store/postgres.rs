@@ -74,6 +74,10 @@ const TENANT_LOCK_SPACE: i32 = 0x686b_7754; // "hkwT"
 /// First key of the two-int advisory locks a claim takes on FIFO endpoints.
 const FIFO_LOCK_SPACE: i32 = 0x686b_7746; // "hkwF"
 
+/// At most one `NOTIFY` per this window from a store's own `enqueue`: a busy queue does not
+/// pay for one per message (each takes PostgreSQL's global notification lock at commit).
+const NOTIFY_WINDOW: Duration = Duration::from_millis(10);
+
 /// The PostgreSQL [`Store`] (feature `postgres`).
 ///
 /// Cheap to clone: clones share the pool and the listening connection.
@@ -103,6 +107,34 @@ struct Inner {
     fifo_seen: std::sync::atomic::AtomicBool,
     /// Dropping it stops the listener task.
     stop_listener: std::sync::Mutex<Option<oneshot::Sender<()>>>,
+    /// Paces the notifications of `enqueue`.
+    notify_gate: NotifyGate,
+}
+
+/// When `enqueue` last sent a notification, and whether one is owed at the end of the window.
+#[derive(Debug)]
+struct NotifyGate {
+    epoch: std::time::Instant,
+    /// Milliseconds since `epoch` (plus one window, so the first enqueue notifies at once) of
+    /// the last notification.
+    last: std::sync::atomic::AtomicU64,
+    /// A trailing notification is scheduled.
+    owed: std::sync::atomic::AtomicBool,
+}
+
+impl NotifyGate {
+    fn new() -> Self {
+        Self {
+            epoch: std::time::Instant::now(),
+            last: std::sync::atomic::AtomicU64::new(0),
+            owed: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        let ms = self.epoch.elapsed().as_millis() + NOTIFY_WINDOW.as_millis();
+        u64::try_from(ms).unwrap_or(u64::MAX)
+    }
 }
 
 /// How enqueue runs its four statements: prepared once per pooled connection for the store;
@@ -113,7 +145,6 @@ enum EnqueueStatements<'a> {
         insert_message: &'a Statement,
         find_duplicate: &'a Statement,
         insert_deliveries: &'a Statement,
-        notify: &'a Statement,
     },
     Typed(&'a Sql),
 }
@@ -124,7 +155,6 @@ enum EnqueueStep {
     InsertMessage,
     FindDuplicate,
     InsertDeliveries,
-    Notify,
 }
 
 impl EnqueueStatements<'_> {
@@ -139,13 +169,11 @@ impl EnqueueStatements<'_> {
                 insert_message,
                 find_duplicate,
                 insert_deliveries,
-                notify,
             } => {
                 let st = match step {
                     EnqueueStep::InsertMessage => insert_message,
                     EnqueueStep::FindDuplicate => find_duplicate,
                     EnqueueStep::InsertDeliveries => insert_deliveries,
-                    EnqueueStep::Notify => notify,
                 };
                 let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
                 tx.query(*st, &values).await
@@ -155,7 +183,6 @@ impl EnqueueStatements<'_> {
                     EnqueueStep::InsertMessage => &sql.insert_message,
                     EnqueueStep::FindDuplicate => &sql.find_duplicate,
                     EnqueueStep::InsertDeliveries => &sql.insert_deliveries,
-                    EnqueueStep::Notify => &sql.notify,
                 };
                 tx.query_typed(text, params).await
             }
@@ -289,6 +316,7 @@ impl PostgresStore {
                 wakeup: Arc::new(listen::Wakeup::default()),
                 fifo_seen: std::sync::atomic::AtomicBool::new(false),
                 stop_listener: std::sync::Mutex::new(None),
+                notify_gate: NotifyGate::new(),
             }),
         })
     }
@@ -357,8 +385,22 @@ impl PostgresStore {
         message: &NewMessage,
         deliveries: &[NewDelivery],
     ) -> StoreResult<EnqueueResult> {
-        let statements = EnqueueStatements::Typed(&self.inner.sql);
-        enqueue_on(tx, &statements, &self.inner.channel, message, deliveries).await
+        let sql = &self.inner.sql;
+        let result = enqueue_on(tx, &EnqueueStatements::Typed(sql), message, deliveries).await?;
+        if matches!(
+            result,
+            EnqueueResult::Created {
+                deliveries: 1..,
+                ..
+            }
+        ) {
+            // Sent when the caller commits: this store cannot know when that is, so these
+            // notifications are not paced.
+            tx.query_typed(&sql.notify, &[(&self.inner.channel, Type::TEXT)])
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(result)
     }
 
     /// The outbox: reads the tenant's endpoints through the caller's transaction, lets
@@ -422,6 +464,65 @@ impl PostgresStore {
 
     async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
         self.inner.pool.get().await.map_err(pool_err)
+    }
+
+    /// After `enqueue` committed new work: wakes this process's workers at once and tells the
+    /// other processes through `NOTIFY`, at most once per [`NOTIFY_WINDOW`]. Inside a window
+    /// the first enqueue that finds a notification already sent schedules one trailing
+    /// notification at the window's end; it covers every enqueue that committed before it
+    /// (each decides after its commit, so none waits on a notification sent before it was
+    /// visible). A failed notification is only logged: the work is
+    /// committed, and listeners fall back to polling.
+    async fn announce(&self, client: deadpool_postgres::Object) {
+        use std::sync::atomic::Ordering;
+        self.inner.wakeup.wake();
+        let gate = &self.inner.notify_gate;
+        let window = u64::try_from(NOTIFY_WINDOW.as_millis()).unwrap_or(u64::MAX);
+        let now = gate.now();
+        let mut last = gate.last.load(Ordering::Acquire);
+        while now.saturating_sub(last) >= window {
+            match gate
+                .last
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    if let Err(e) = self.notify(&client).await {
+                        tracing::debug!(error = %e, "NOTIFY after enqueue failed; listeners will poll");
+                    }
+                    return;
+                }
+                // Another enqueue (or the trailing notification) just moved it: look again.
+                Err(moved) => last = moved,
+            }
+        }
+        drop(client);
+        if gate.owed.swap(true, Ordering::AcqRel) {
+            return; // a trailing notification is already scheduled
+        }
+        let wait = Duration::from_millis(window.saturating_sub(now.saturating_sub(last)));
+        let store = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            let gate = &store.inner.notify_gate;
+            gate.owed.store(false, Ordering::Release);
+            // An enqueue that notified since `last` did so after every enqueue that counted
+            // on this notification had decided (they decided before the window ended, it
+            // after): that one covers them.
+            if gate
+                .last
+                .compare_exchange(last, gate.now(), Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                return;
+            }
+            let sent = match store.client().await {
+                Ok(client) => store.notify(&client).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = sent {
+                tracing::debug!(error = %e, "trailing NOTIFY failed; listeners will poll");
+            }
+        });
     }
 
     async fn notify(&self, client: &deadpool_postgres::Object) -> StoreResult<()> {
@@ -663,10 +764,10 @@ fn parse_url(url: &str) -> StoreResult<tokio_postgres::Config> {
 
 /// The enqueue transaction body, shared by [`Store::enqueue`] and
 /// [`PostgresStore::enqueue_in_transaction`].
+/// Stores `message` and `deliveries` in `tx` (no notification: the caller sends it).
 async fn enqueue_on(
     tx: &tokio_postgres::Transaction<'_>,
     st: &EnqueueStatements<'_>,
-    channel: &str,
     message: &NewMessage,
     deliveries: &[NewDelivery],
 ) -> StoreResult<EnqueueResult> {
@@ -736,8 +837,6 @@ async fn enqueue_on(
                 id: taken,
             });
         }
-        st.query(tx, EnqueueStep::Notify, &[(&channel, Type::TEXT)])
-            .await?;
     }
     Ok(EnqueueResult::Created {
         message_id: message.id.clone(),
@@ -889,15 +988,22 @@ impl Store for PostgresStore {
             .prepare_cached(&sql.insert_deliveries)
             .await
             .map_err(db_err)?;
-        let notify = tx.prepare_cached(&sql.notify).await.map_err(db_err)?;
         let statements = EnqueueStatements::Prepared {
             insert_message: &insert_message,
             find_duplicate: &find_duplicate,
             insert_deliveries: &insert_deliveries,
-            notify: &notify,
         };
-        let result = enqueue_on(&tx, &statements, &self.inner.channel, message, deliveries).await?;
+        let result = enqueue_on(&tx, &statements, message, deliveries).await?;
         tx.commit().await.map_err(db_err)?;
+        if matches!(
+            result,
+            EnqueueResult::Created {
+                deliveries: 1..,
+                ..
+            }
+        ) {
+            self.announce(client).await;
+        }
         Ok(result)
     }
 

@@ -1,7 +1,9 @@
 //! The `LISTEN` side of work notifications: one dedicated connection per store.
 //!
-//! `enqueue`, `release`, `redeliver` and `recover` run `pg_notify(channel, '')` (inside their
-//! transaction, so the notification goes out at commit). The listener task holds its own
+//! `release`, `redeliver` and `recover` run `pg_notify(channel, '')` after their change;
+//! `enqueue` does so after its commit at most once per 10 ms (a trailing notification covers
+//! the enqueues in between, and this process's own workers are woken directly), and
+//! `enqueue_in_transaction` inside the caller's transaction, so it goes out at its commit. The listener task holds its own
 //! connection (a pooled one would drop notifications), drives it with
 //! [`Connection::poll_message`](tokio_postgres::Connection::poll_message) and wakes the
 //! workers waiting in `wait_for_work`. It reconnects when the connection drops; while it is

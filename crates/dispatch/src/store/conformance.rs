@@ -2005,6 +2005,16 @@ pub async fn purge_by_age(store: Arc<dyn Store>) {
         r.messages, 3,
         "redelivered, young and the re-used key's message"
     );
+    // Every attempt is gone; the endpoints still know when they were last triggered.
+    for (e, want) in [(&ep, T0 + 200 * SEC), (&ep2, at)] {
+        let got = s
+            .get_endpoint(&e.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_triggered_at;
+        assert_eq!(got, Some(want), "{}", e.id);
+    }
     assert!(s.get_message(&m_pending).await.unwrap().is_some());
     assert_eq!(s.queue_depth().await.unwrap(), 1);
     let claimed = s.claim("w", T0 + 10_000 * SEC, LEASE, 10).await.unwrap();

@@ -387,13 +387,7 @@ impl PostgresStore {
     ) -> StoreResult<EnqueueResult> {
         let sql = &self.inner.sql;
         let result = enqueue_on(tx, &EnqueueStatements::Typed(sql), message, deliveries).await?;
-        if matches!(
-            result,
-            EnqueueResult::Created {
-                deliveries: 1..,
-                ..
-            }
-        ) {
+        if created_work(&result) {
             // Sent when the caller commits: this store cannot know when that is, so these
             // notifications are not paced.
             tx.query_typed(&sql.notify, &[(&self.inner.channel, Type::TEXT)])
@@ -764,6 +758,17 @@ fn parse_url(url: &str) -> StoreResult<tokio_postgres::Config> {
 
 /// The enqueue transaction body, shared by [`Store::enqueue`] and
 /// [`PostgresStore::enqueue_in_transaction`].
+/// Whether an enqueue stored deliveries, so workers have something to be told about.
+fn created_work(result: &EnqueueResult) -> bool {
+    matches!(
+        result,
+        EnqueueResult::Created {
+            deliveries: 1..,
+            ..
+        }
+    )
+}
+
 /// Stores `message` and `deliveries` in `tx` (no notification: the caller sends it).
 async fn enqueue_on(
     tx: &tokio_postgres::Transaction<'_>,
@@ -995,13 +1000,7 @@ impl Store for PostgresStore {
         };
         let result = enqueue_on(&tx, &statements, message, deliveries).await?;
         tx.commit().await.map_err(db_err)?;
-        if matches!(
-            result,
-            EnqueueResult::Created {
-                deliveries: 1..,
-                ..
-            }
-        ) {
+        if created_work(&result) {
             self.announce(client).await;
         }
         Ok(result)

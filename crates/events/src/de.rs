@@ -1,18 +1,25 @@
 //! Parsing plumbing shared by every family.
 //!
-//! Two paths give the same result. The **direct path** ([`parse_with`], [`RawObject`]) reads
-//! the top-level object once without decoding its values (keys and each value's raw text,
-//! sorted, the last of repeated keys kept), picks the type from the discriminator and
-//! deserializes every field straight from its bytes into its final type. The **reference
-//! path** reads the bytes into a `serde_json::Value` (where the last of repeated keys wins at
-//! every depth) and converts it, naming the failing field's path in errors.
+//! Two paths give the same result. The **reference path** reads the bytes into a
+//! `serde_json::Value` (where the last of repeated keys wins at every depth) and converts it,
+//! naming the failing field's path in errors. The **direct path** reads the bytes straight
+//! into the final types, in one of two ways:
 //!
-//! The direct path gives up (and the reference path runs) on anything it does not handle the
-//! same way: any error at all (so every error, message and path comes from the reference
-//! path), a repeated key below the top level inside a typed struct (serde's derive refuses it
-//! as a duplicate field, where the reference path keeps the last), and documents nested deep
-//! enough to reach serde_json's recursion limit (the direct path reads values with a fresh
-//! limit). Unknown fields, `Value`/[`Object`] fields and `null` are read the same way by both.
+//! - **One pass** ([`parse_direct`]; ZeroTier, Hub Message and Z-API, Standard Webhooks):
+//!   [`scan_top`] finds the discriminator at the top level without reading anything else, and
+//!   serde_json then reads the whole document once into the type it names. The structs derive
+//!   `Deserialize` with [`Lossless`](hookwire_events_derive::Lossless), which keeps the last of
+//!   repeated keys and every unknown field, at every depth.
+//! - **Raw object** ([`parse_with`], [`RawObject`]; ZTA, ZITADEL, Zentitle2, whose nested
+//!   parts are chosen by a discriminator or by which keys are present): the top-level object is
+//!   read once without decoding its values (keys and each value's raw text, sorted, the last of
+//!   repeated keys kept), and every field is then read from its raw text into its final type.
+//!
+//! The direct path gives up (and the reference path runs) on any error at all, so every
+//! error, message and path comes from the reference path. The raw-object path also stands
+//! aside for documents nested deep enough to reach serde_json's recursion limit (it reads
+//! values with a fresh limit); the one-pass path has the reference path's own limit.
+//! Unknown fields, `Value`/[`Object`] fields and `null` are read the same way by every path.
 
 use std::borrow::Cow;
 
@@ -109,24 +116,9 @@ impl<'a> RawObject<'a> {
             .ok()
     }
 
-    /// The raw value at `key`.
-    pub(crate) fn get(&self, key: &str) -> Option<&'a RawValue> {
-        self.position(key).map(|i| self.entries[i].1)
-    }
-
     /// Whether `key` is present (with any value, `null` included).
     pub(crate) fn has(&self, key: &str) -> bool {
         self.position(key).is_some()
-    }
-
-    /// Takes `key` out of the object.
-    pub(crate) fn remove(&mut self, key: &str) -> Option<&'a RawValue> {
-        self.position(key).map(|i| self.entries.remove(i).1)
-    }
-
-    /// The string at `key`, if it is a string.
-    pub(crate) fn str(&self, key: &str) -> Option<Cow<'a, str>> {
-        raw_str(self.get(key)?)
     }
 
     /// Deserializes the whole object into `T`; `None` on any error.
@@ -136,18 +128,6 @@ impl<'a> RawObject<'a> {
             value: None,
         })
         .ok()
-    }
-}
-
-/// A raw JSON string's text; `None` if the value is not a string.
-pub(crate) fn raw_str(raw: &RawValue) -> Option<Cow<'_, str>> {
-    let text = raw.get();
-    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
-    if inner.contains('\\') {
-        serde_json::from_str::<String>(text).ok().map(Cow::Owned)
-    } else {
-        // serde_json checked it: no control characters, valid UTF-8, no escapes to decode.
-        Some(Cow::Borrowed(inner))
     }
 }
 
@@ -244,7 +224,7 @@ impl<'de> Visitor<'de> for EntriesVisitor {
 }
 
 /// A key, borrowed from the input when it has no escapes.
-struct KeySeed;
+pub(crate) struct KeySeed;
 
 impl<'de> DeserializeSeed<'de> for KeySeed {
     type Value = Cow<'de, str>;
@@ -271,6 +251,351 @@ impl<'de> Visitor<'de> for KeySeed {
 
     fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
         Ok(Cow::Owned(v))
+    }
+}
+
+/// Parses `bytes` on the one-pass direct path with `fast`, or, when it gives up (`None`), on
+/// the reference path with `slow`. `fast` reads the whole document with serde_json, so the
+/// recursion limit is the reference path's own and no depth guard is needed.
+pub(crate) fn parse_direct<'a, T>(
+    bytes: &'a [u8],
+    fast: impl FnOnce(&'a [u8]) -> Option<T>,
+    slow: impl FnOnce(Value) -> Result<T, ParseError>,
+) -> Result<T, ParseError> {
+    if let Some(parsed) = fast(bytes) {
+        return Ok(parsed);
+    }
+    slow(parse_value(bytes)?)
+}
+
+/// Deserializes a whole document into `T` in one pass; `None` on any error.
+pub(crate) fn from_bytes<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Option<T> {
+    serde_json::from_slice(bytes).ok()
+}
+
+/// What [`scan_top`] saw at a top-level key (the last occurrence).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Seen<'a> {
+    /// The key is not there.
+    Absent,
+    /// A string (escapes decoded).
+    Str(Cow<'a, str>),
+    /// Any other value, `null` included.
+    Other,
+}
+
+impl Seen<'_> {
+    /// The string, if the value is one.
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            Seen::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Finds `keys` at the top level of a JSON object without reading the rest: the discriminator
+/// of a one-pass parse, the last occurrence of each key kept. `None` when the input is not an
+/// object this scan can walk. The scan does not validate: the parse that follows reads every
+/// byte, and a document it refuses goes to the reference path, so the scan only has to be
+/// right on valid JSON. For valid JSON it is: strings end at the first quote not escaped by a
+/// backslash, and brackets inside strings are skipped with them.
+pub(crate) fn scan_top<'a, const N: usize>(
+    bytes: &'a [u8],
+    keys: [&str; N],
+) -> Option<[Seen<'a>; N]> {
+    let mut seen = [const { Seen::Absent }; N];
+    let mut entries = TopEntries::new(bytes)?;
+    while let Some(entry) = entries.next_entry()? {
+        if let Some(slot) = keys.iter().position(|k| entry.key_is(k)) {
+            seen[slot] = entry.seen()?;
+        }
+    }
+    Some(seen)
+}
+
+/// The first occurrence of `key` at the top level, the scan stopping there (see
+/// [`scan_top`]). A one-pass parse reads with the type it names and then checks that the
+/// discriminator it read (the last occurrence, as every field) is the same.
+pub(crate) fn scan_first<'a>(bytes: &'a [u8], key: &str) -> Option<Seen<'a>> {
+    let mut entries = TopEntries::new(bytes)?;
+    while let Some(entry) = entries.next_entry()? {
+        if entry.key_is(key) {
+            return entry.seen();
+        }
+    }
+    Some(Seen::Absent)
+}
+
+/// A one-pass parse by a string discriminator at `key`, without scanning the whole top level
+/// first: `read` reads the document as the type the first occurrence names, and the result is
+/// kept if the discriminator it holds (`kept`: the last occurrence, as for every field) is the
+/// same string. `None` when the first occurrence is not a string, the read fails or the
+/// discriminator was repeated with another value: the caller then scans for the last one.
+pub(crate) fn read_by_first<T>(
+    bytes: &[u8],
+    key: &str,
+    read: impl FnOnce(&str) -> Option<T>,
+    kept: impl FnOnce(&T) -> &str,
+) -> Option<T> {
+    let Seen::Str(first) = scan_first(bytes, key)? else {
+        return None;
+    };
+    read(&first).filter(|parsed| kept(parsed) == first)
+}
+
+/// One top-level entry: the key's raw text between its quotes, and the value's raw text.
+struct TopEntry<'a> {
+    key: &'a [u8],
+    value: &'a [u8],
+}
+
+impl<'a> TopEntry<'a> {
+    fn key_is(&self, want: &str) -> bool {
+        if memchr::memchr(b'\\', self.key).is_none() {
+            self.key == want.as_bytes()
+        } else {
+            decode_string(self.key).is_some_and(|k| k == want)
+        }
+    }
+
+    fn seen(&self) -> Option<Seen<'a>> {
+        Some(match self.value.strip_prefix(b"\"") {
+            Some(rest) => Seen::Str(decode_string(rest.strip_suffix(b"\"")?)?),
+            None => Seen::Other,
+        })
+    }
+}
+
+/// A JSON string's text between its quotes, escapes decoded.
+fn decode_string(inner: &[u8]) -> Option<Cow<'_, str>> {
+    if memchr::memchr(b'\\', inner).is_none() {
+        std::str::from_utf8(inner).ok().map(Cow::Borrowed)
+    } else {
+        let mut quoted = Vec::with_capacity(inner.len() + 2);
+        quoted.push(b'"');
+        quoted.extend_from_slice(inner);
+        quoted.push(b'"');
+        serde_json::from_slice::<String>(&quoted)
+            .ok()
+            .map(Cow::Owned)
+    }
+}
+
+/// Walks the entries of a top-level object.
+struct TopEntries<'a> {
+    b: &'a [u8],
+    i: usize,
+    first: bool,
+}
+
+impl<'a> TopEntries<'a> {
+    fn new(b: &'a [u8]) -> Option<Self> {
+        let mut s = Self {
+            b,
+            i: 0,
+            first: true,
+        };
+        s.ws();
+        s.eat(b'{')?;
+        Some(s)
+    }
+
+    /// The next entry, `Ok(None)`-like `Some(None)` at the closing brace, `None` on input this
+    /// walk cannot read.
+    fn next_entry(&mut self) -> Option<Option<TopEntry<'a>>> {
+        self.ws();
+        match self.peek()? {
+            b'}' => return Some(None),
+            b',' if !self.first => {
+                self.i += 1;
+                self.ws();
+            }
+            _ if self.first => {}
+            _ => return None,
+        }
+        self.first = false;
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let key_start = self.i + 1;
+        self.skip_string()?;
+        let key = self.b.get(key_start..self.i - 1)?;
+        self.ws();
+        self.eat(b':')?;
+        self.ws();
+        let value_start = self.i;
+        self.value()?;
+        Some(Some(TopEntry {
+            key,
+            value: self.b.get(value_start..self.i)?,
+        }))
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    /// Past a string's closing quote (`self.i` is at its opening quote).
+    fn skip_string(&mut self) -> Option<()> {
+        self.i += 1;
+        loop {
+            let at = self.i + memchr::memchr2(b'"', b'\\', self.b.get(self.i..)?)?;
+            if self.b[at] == b'"' {
+                self.i = at + 1;
+                return Some(());
+            }
+            self.i = at + 2;
+        }
+    }
+
+    /// Past one value.
+    fn value(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.skip_string(),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                loop {
+                    match self.peek()? {
+                        b'"' => self.skip_string()?,
+                        b'{' | b'[' => {
+                            depth += 1;
+                            self.i += 1;
+                        }
+                        b'}' | b']' => {
+                            depth = depth.checked_sub(1)?;
+                            self.i += 1;
+                            if depth == 0 {
+                                return Some(());
+                            }
+                        }
+                        _ => self.i += 1,
+                    }
+                }
+            }
+            _ => {
+                let start = self.i;
+                while !matches!(
+                    self.peek(),
+                    None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+                ) {
+                    self.i += 1;
+                }
+                (self.i > start).then_some(())
+            }
+        }
+    }
+}
+
+/// The value of a field missing from the input and not `default`: `None` for an `Option`
+/// (as serde's derive reads it), a missing-field error for anything else.
+pub(crate) fn missing_field<'de, T: Deserialize<'de>, E: serde::de::Error>(
+    field: &'static str,
+) -> Result<T, E> {
+    T::deserialize(MissingField {
+        field,
+        error: std::marker::PhantomData,
+    })
+}
+
+struct MissingField<E> {
+    field: &'static str,
+    error: std::marker::PhantomData<E>,
+}
+
+impl<'de, E: serde::de::Error> Deserializer<'de> for MissingField<E> {
+    type Error = E;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, E> {
+        Err(E::missing_field(self.field))
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        visitor.visit_none()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+/// A part of a struct chosen by its key among several (a message's content object: `text`,
+/// `image`, ...), for a `#[lossless(keyed)]` field. When several of its keys are present the
+/// lowest rank wins and the others stay in the struct's catch-all object, as JSON values.
+pub(crate) trait Keyed: Sized + serde::Serialize {
+    /// The rank of `key` among the keys this part is read from; `None` if it is not one.
+    fn rank(key: &str) -> Option<usize>;
+    /// Reads the part at `key`.
+    fn deserialize_keyed<'de, D: Deserializer<'de>>(key: &str, d: D) -> Result<Self, D::Error>;
+    /// The key and JSON value the part was read from.
+    fn into_entry(self) -> (String, Value);
+}
+
+/// The part chosen so far for a `#[lossless(keyed)]` field.
+pub(crate) struct KeyedSlot<T> {
+    best: Option<(usize, T)>,
+}
+
+impl<T> Default for KeyedSlot<T> {
+    fn default() -> Self {
+        Self { best: None }
+    }
+}
+
+impl<T: Keyed> KeyedSlot<T> {
+    /// Whether a part of `rank` would be chosen (a repeat of the chosen key replaces it).
+    pub(crate) fn takes(&self, rank: usize) -> bool {
+        self.best.as_ref().is_none_or(|(best, _)| rank <= *best)
+    }
+
+    /// Chooses `part`; a part of a higher rank it displaces goes to `extra`.
+    pub(crate) fn put(&mut self, rank: usize, part: T, extra: &mut Object) {
+        if let Some((old_rank, old)) = self.best.replace((rank, part))
+            && old_rank != rank
+        {
+            let (key, value) = old.into_entry();
+            extra.insert(key, value);
+        }
+    }
+
+    /// The chosen part.
+    pub(crate) fn into_option(self) -> Option<T> {
+        self.best.map(|(_, part)| part)
+    }
+}
+
+/// Reads a [`Keyed`] part at its key.
+pub(crate) struct KeyedSeed<'k, T> {
+    key: &'k str,
+    part: std::marker::PhantomData<T>,
+}
+
+impl<'k, T> KeyedSeed<'k, T> {
+    pub(crate) fn new(key: &'k str) -> Self {
+        Self {
+            key,
+            part: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<'de, T: Keyed> DeserializeSeed<'de> for KeyedSeed<'_, T> {
+    type Value = T;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        T::deserialize_keyed(self.key, d)
     }
 }
 

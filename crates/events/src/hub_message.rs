@@ -7,7 +7,8 @@
 
 pub mod zapi;
 
-use serde::{Deserialize, Serialize};
+use hookwire_events_derive::Lossless;
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::de::{self, Object, deserialize_via_value, string_enum};
@@ -83,7 +84,7 @@ string_enum! {
 }
 
 /// `auth` as returned by the API (credentials are never returned).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Lossless)]
 pub struct WebhookAuth {
     /// `type`.
     #[serde(rename = "type")]
@@ -100,7 +101,7 @@ pub struct WebhookAuth {
 /// `createdAt`/`updatedAt` are kept as sent (`2025-01-15T10:30:00.000+0000`: the offset has
 /// no colon, so it is not strict RFC 3339). `secret` appears only in create/update responses
 /// and is redacted from `Debug`.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Lossless)]
 #[serde(rename_all = "camelCase")]
 pub struct Webhook {
     /// `id` (32 upper-case hex).
@@ -198,7 +199,7 @@ impl Webhook {
 }
 
 /// `message.metadata` of a DEFAULT payload.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct MessageMetadata {
     /// `forwarded`.
     #[serde(
@@ -241,7 +242,7 @@ pub struct MessageMetadata {
 }
 
 /// `message.sender` / `message.recipient`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct Party {
     /// `identifier`.
     #[serde(
@@ -263,7 +264,7 @@ pub struct Party {
 }
 
 /// One `contents[]` or `attachments[]` item: `@class` + `type` typed, the rest kept.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct ContentItem {
     /// `@class` (e.g. `.TextContent`).
     #[serde(
@@ -294,7 +295,7 @@ impl ContentItem {
 }
 
 /// `message` of a DEFAULT payload.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct Message {
     /// `_id` (32 upper-case hex).
     #[serde(rename = "_id")]
@@ -400,7 +401,7 @@ impl Message {
 }
 
 /// The DEFAULT payload: `{"message": {...}, "messageEventType": "NEW_MESSAGE"}`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 #[serde(rename_all = "camelCase")]
 pub struct DefaultEnvelope {
     /// `message`.
@@ -462,12 +463,20 @@ impl Event {
         })
     }
 
-    pub(crate) fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
-        if object.get("type").is_some_and(|t| t.get().starts_with('"')) {
-            return zapi::Callback::from_raw(object).map(Self::ZApi);
+    /// The direct path of [`parse`] (one pass over the bytes): `None` to leave the input to
+    /// [`from_value`](Self::from_value).
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let zapi = |ty: &str| zapi::Callback::from_bytes(bytes, ty);
+        if let Some(callback) = de::read_by_first(bytes, "type", zapi, zapi::Callback::event_type) {
+            return Some(Self::ZApi(callback));
         }
-        if object.has("message") || object.has("messageEventType") {
-            return Some(Self::Default(Box::new(object.into_typed()?)));
+        let [ty, message, event_type] =
+            de::scan_top(bytes, ["type", "message", "messageEventType"])?;
+        if let Some(ty) = ty.as_str() {
+            return zapi(ty).map(Self::ZApi);
+        }
+        if message != de::Seen::Absent || event_type != de::Seen::Absent {
+            return Some(Self::Default(Box::new(de::from_bytes(bytes)?)));
         }
         None
     }
@@ -506,5 +515,5 @@ deserialize_via_value!(Event);
 
 /// Parses a Hub Message webhook body (DEFAULT or Z_API format).
 pub fn parse(bytes: &[u8]) -> Result<Event, ParseError> {
-    de::parse_with(bytes, Event::from_raw, Event::from_value)
+    de::parse_direct(bytes, Event::from_bytes, Event::from_value)
 }

@@ -1,6 +1,7 @@
 //! The Standard Webhooks payload envelope: `{"type", "timestamp", "data"}`.
 
-use serde::{Deserialize, Serialize};
+use hookwire_events_derive::Lossless;
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::de::{self, Object, deserialize_via_value};
@@ -24,7 +25,7 @@ pub struct Event {
     pub extra: Object,
 }
 
-#[derive(Deserialize)]
+#[derive(Lossless)]
 struct Raw {
     #[serde(rename = "type")]
     kind: String,
@@ -56,8 +57,9 @@ impl Event {
         })
     }
 
-    pub(crate) fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
-        let raw: Raw = object.into_typed()?;
+    /// The direct path of [`parse`] (one pass over the bytes).
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let raw: Raw = de::from_bytes(bytes)?;
         Some(Self {
             kind: raw.kind,
             timestamp: raw.timestamp,
@@ -86,5 +88,5 @@ deserialize_via_value!(Event);
 
 /// Parses a Standard Webhooks payload.
 pub fn parse(bytes: &[u8]) -> Result<Event, ParseError> {
-    de::parse_with(bytes, Event::from_raw, Event::from_value)
+    de::parse_direct(bytes, Event::from_bytes, Event::from_value)
 }

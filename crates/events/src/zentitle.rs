@@ -3,6 +3,7 @@
 //! customer, entitlement and seat payloads. The test event has an empty payload and
 //! `resourceId` = the listener id.
 
+use hookwire_events_derive::Lossless;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Number, Value};
@@ -61,7 +62,7 @@ string_enum! {
 pub const EVENT_TYPES: &[&str] = EventCode::KNOWN;
 
 /// Customer payload (`customer.*`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerPayload {
     /// `customerId`.
@@ -86,7 +87,7 @@ pub struct CustomerPayload {
 }
 
 /// Entitlement payload (`entitlement.*` except seats, groups and usage).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 #[serde(rename_all = "camelCase")]
 pub struct EntitlementPayload {
     /// `entitlementId`.
@@ -132,7 +133,7 @@ pub struct EntitlementPayload {
 }
 
 /// Seat payload (`entitlement.seat.*`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 #[serde(rename_all = "camelCase")]
 pub struct SeatPayload {
     /// `entitlementId`.

@@ -11,6 +11,7 @@
 //! assert_eq!(hookwire_events::zerotier::parse(&bytes).unwrap(), hook);
 //! ```
 
+use hookwire_events_derive::Lossless;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -137,7 +138,7 @@ macro_rules! hooks {
     )*) => {
         $(
             $(#[$doc])*
-            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+            #[derive(Debug, Clone, PartialEq, Serialize, Lossless)]
             pub struct $name {
                 /// Id of this hook.
                 pub hook_id: String,
@@ -212,12 +213,18 @@ macro_rules! hooks {
                 })
             }
 
-            /// The direct path of [`parse`]: `None` to leave the input to [`from_value`](Self::from_value).
-            pub(crate) fn from_raw(object: de::RawObject<'_>) -> Option<Self> {
-                let ty = HookType::from_wire(&object.str("hook_type")?);
-                Some(match ty {
-                    $( HookType::$variant => Hook::$variant(object.into_typed()?), )*
-                    HookType::Other(_) => Hook::Unknown(object.into_typed()?),
+            /// The direct path of [`parse`] (one pass over the bytes): `None` to leave the
+            /// input to [`from_value`](Self::from_value).
+            pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
+                let read = |ty: &str| -> Option<Self> {
+                    Some(match HookType::from_wire(ty) {
+                        $( HookType::$variant => Hook::$variant(de::from_bytes(bytes)?), )*
+                        HookType::Other(_) => Hook::Unknown(de::from_bytes(bytes)?),
+                    })
+                };
+                de::read_by_first(bytes, "hook_type", read, Hook::event_type).or_else(|| {
+                    let [ty] = de::scan_top(bytes, ["hook_type"])?;
+                    read(ty.as_str()?)
                 })
             }
 
@@ -337,7 +344,7 @@ hooks! {
 }
 
 /// A hook with a `hook_type` this version does not know: the base fields and everything else.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Lossless)]
 pub struct UnknownHook {
     /// `hook_id`.
     pub hook_id: String,
@@ -371,5 +378,5 @@ deserialize_via_value!(Hook);
 
 /// Parses a ZeroTier Central hook body.
 pub fn parse(bytes: &[u8]) -> Result<Hook, ParseError> {
-    de::parse_with(bytes, Hook::from_raw, Hook::from_value)
+    de::parse_direct(bytes, Hook::from_bytes, Hook::from_value)
 }

@@ -14,6 +14,7 @@ mod resources;
 pub use resources::*;
 
 use base64::Engine as _;
+use hookwire_events_derive::Lossless;
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 
@@ -218,7 +219,7 @@ opt_fields! {
 
 /// A function execution (`function/preuserinfo`, `function/preaccesstoken`, ...).
 /// `userinfo` and `user` have non-uniform casing, so they stay JSON with accessors.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct FunctionExecution {
     /// `function` (`function/<name>`).
     pub function: String,
@@ -282,7 +283,7 @@ impl FunctionExecution {
 }
 
 /// `set_user_metadata[]` of a function reply.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct SetUserMetadata {
     /// `key`.
     pub key: String,
@@ -305,7 +306,7 @@ impl SetUserMetadata {
 }
 
 /// `append_claims[]` of a function reply.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct AppendClaim {
     /// `key`.
     pub key: String,
@@ -327,7 +328,7 @@ pub enum AttributeValue {
 }
 
 /// `append_attribute[]` of a SAML function reply.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Lossless)]
 pub struct AppendAttribute {
     /// `name`.
     pub name: String,
@@ -346,7 +347,7 @@ pub struct AppendAttribute {
 }
 
 /// What a target answers to a function execution.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct FunctionReply {
     /// `set_user_metadata`.
     #[serde(
@@ -412,7 +413,7 @@ impl FunctionReply {
 }
 
 /// The restCall error reply: ZITADEL forwards 4xx codes as the matching error.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorReply {
     /// `forwardedStatusCode`.

@@ -5,6 +5,7 @@
 //! event (`session_end`, `daily_summary`, `traffic_spike`, `goal_completed`, unknown ones)
 //! keeps `data` as a JSON object.
 
+use hookwire_events_derive::Lossless;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Number, Value};
@@ -41,7 +42,7 @@ string_enum! {
 pub const EVENT_TYPES: &[&str] = EventKind::KNOWN;
 
 /// `data` of a `pageview`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 #[serde(rename_all = "camelCase")]
 pub struct PageviewData {
     /// `siteId`.
@@ -87,7 +88,7 @@ pub struct PageviewData {
 }
 
 /// `data` of a custom `event`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomEventData {
     /// `siteId`.
@@ -133,7 +134,7 @@ pub struct CustomEventData {
 }
 
 /// `data` of a `goal`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 #[serde(rename_all = "camelCase")]
 pub struct GoalData {
     /// `siteId`.
@@ -172,7 +173,7 @@ pub struct GoalData {
 }
 
 /// `data` of an `alert`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertData {
     /// `siteId`.
@@ -218,7 +219,7 @@ pub struct AlertData {
 }
 
 /// `data` of the `test` event the real code sends.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct TestData {
     /// `message`.
     #[serde(

@@ -8,17 +8,27 @@ use crate::{AnyEvent, Family, ParseError, from_value};
 
 /// The direct path alone; `None` where it stands aside.
 fn direct(family: Family, bytes: &[u8]) -> Option<AnyEvent> {
+    match family {
+        Family::ZeroTier => {
+            return crate::zerotier::Hook::from_bytes(bytes).map(AnyEvent::ZeroTier);
+        }
+        Family::HubMessage => {
+            return crate::hub_message::Event::from_bytes(bytes).map(AnyEvent::HubMessage);
+        }
+        Family::StandardWebhooks => {
+            return crate::standard::Event::from_bytes(bytes).map(AnyEvent::Standard);
+        }
+        _ => {}
+    }
     if super::may_reach_depth_limit(bytes) {
         return None;
     }
     let object = RawObject::parse(bytes)?;
     Some(match family {
-        Family::ZeroTier => AnyEvent::ZeroTier(crate::zerotier::Hook::from_raw(object)?),
+        Family::ZeroTier | Family::HubMessage | Family::StandardWebhooks => return None,
         Family::Zta => AnyEvent::Zta(crate::zta::Event::from_raw(object)?),
-        Family::HubMessage => AnyEvent::HubMessage(crate::hub_message::Event::from_raw(object)?),
         Family::Zitadel => AnyEvent::Zitadel(crate::zitadel::Payload::from_raw(object)?),
         Family::Zentitle => AnyEvent::Zentitle(crate::zentitle::Event::from_raw(object)?),
-        Family::StandardWebhooks => AnyEvent::Standard(crate::standard::Event::from_raw(object)?),
     })
 }
 
@@ -95,20 +105,39 @@ fn repeated_keys_keep_the_last_on_both_paths() {
         panic!("not a join");
     };
     assert_eq!(join.network_id, "n2");
-    // Repeated inside a content object (vendor examples repeat `thumbnailUrl`): read again
-    // as a raw object on the direct path, the last wins.
+    // The discriminator repeated with another value: the first names a type that parses, the
+    // last one wins all the same (the one-pass read checks the type it kept).
+    let retyped = br#"{"hook_id":"a","org_id":"o","hook_type":"NETWORK_JOIN","network_id":"n","member_id":"m","hook_type":"SOMETHING_NEW"}"#;
+    assert!(agree(Family::ZeroTier, retyped));
+    let Ok(AnyEvent::ZeroTier(crate::zerotier::Hook::Unknown(unknown))) =
+        crate::parse(Family::ZeroTier, retyped)
+    else {
+        panic!("not the last type");
+    };
+    assert_eq!(unknown.hook_type, "SOMETHING_NEW");
+    assert_eq!(unknown.extra["member_id"], "m");
+    let retyped = br#"{"type":"DeliveryCallback","phone":"1","type":"ReceivedCallback","text":{"message":"m"}}"#;
+    assert!(agree(Family::HubMessage, retyped));
+    assert_eq!(
+        crate::parse(Family::HubMessage, retyped)
+            .expect("parses")
+            .event_type(),
+        "ReceivedCallback"
+    );
+    // Repeated inside a content object (vendor examples repeat `thumbnailUrl`): the last
+    // wins on the direct path.
     let nested =
         br#"{"type":"ReceivedCallback","phone":"1","text":{"message":"first","message":"last"}}"#;
     assert!(agree(Family::HubMessage, nested));
     let event = crate::parse(Family::HubMessage, nested).expect("parses");
     assert_eq!(event.to_json()["text"]["message"], "last");
-    // Repeated deeper inside a typed struct: the direct path stands aside, the last wins.
+    // Repeated deeper inside a typed struct: the last wins, on the direct path too.
     let deep = br#"{"message":{"_id":"1","sender":{"identifier":"a","identifier":"b"}}}"#;
-    assert!(!agree(Family::HubMessage, deep));
+    assert!(agree(Family::HubMessage, deep));
     let event = crate::parse(Family::HubMessage, deep).expect("parses");
     assert_eq!(event.to_json()["message"]["sender"]["identifier"], "b");
     let twice = br#"{"message":{"_id":"1","_id":"2"}}"#;
-    assert!(!agree(Family::HubMessage, twice));
+    assert!(agree(Family::HubMessage, twice));
     assert_eq!(
         crate::parse(Family::HubMessage, twice)
             .expect("parses")
@@ -249,4 +278,143 @@ fn depth_guard_counts_every_opener() {
     assert!(!super::may_reach_depth_limit(&b"]}".repeat(2000)));
     // 300 openers in one chunk overflow nothing.
     assert!(super::may_reach_depth_limit(&[b'['; 300]));
+}
+
+/// What the reference path sees at a top-level key.
+fn seen_in(value: &serde_json::Value, key: &str) -> super::Seen<'static> {
+    match value.get(key) {
+        None => super::Seen::Absent,
+        Some(serde_json::Value::String(s)) => super::Seen::Str(s.clone().into()),
+        Some(_) => super::Seen::Other,
+    }
+}
+
+#[test]
+fn the_top_level_scan_reads_only_the_top_level_and_keeps_the_last() {
+    use super::{Seen, scan_top};
+    let body = br#" { "a" : {"type":"inner","s":"}{\"]["}, "type":"first", "b":["type",{"type":1}],
+        "n": -1.5e3 ,"t\u0079pe":"esc\"aped", "nul":null, "x": true } "#;
+    let [ty, n, nul, missing] = scan_top(body, ["type", "n", "nul", "missing"]).expect("scans");
+    assert_eq!(ty, Seen::Str("esc\"aped".into()));
+    assert_eq!(n, Seen::Other);
+    assert_eq!(nul, Seen::Other);
+    assert_eq!(missing, Seen::Absent);
+    assert_eq!(scan_top(b"{}", ["a"]), Some([Seen::Absent]));
+    assert_eq!(
+        super::scan_first(body, "type"),
+        Some(Seen::Str("first".into()))
+    );
+    assert_eq!(super::scan_first(body, "nul"), Some(Seen::Other));
+    assert_eq!(super::scan_first(body, "missing"), Some(Seen::Absent));
+    // The first occurrence stops the walk: what follows it is not looked at.
+    assert_eq!(
+        super::scan_first(br#"{"a":"x", oops"#, "a"),
+        Some(Seen::Str("x".into()))
+    );
+    assert_eq!(
+        scan_top(br#"{"a":"x","a":"y"}"#, ["a"]),
+        Some([Seen::Str("y".into())])
+    );
+    for not_an_object in [
+        &b"[]"[..],
+        b"\"a\"",
+        b"",
+        b"{",
+        br#"{"a""#,
+        br#"{"a":}"#,
+        br#"{"a":1"#,
+        br#"{"a":"1}"#,
+        br#"{1:2}"#,
+    ] {
+        assert_eq!(
+            scan_top(not_an_object, ["a"]),
+            None,
+            "{:?}",
+            String::from_utf8_lossy(not_an_object)
+        );
+    }
+}
+
+/// A Z-API message with two content objects: the first in the reference order (`text`
+/// before `image`) is the content wherever it stands, the other stays an unknown field.
+#[test]
+fn two_content_objects_keep_the_reference_choice() {
+    for body in [
+        &br#"{"type":"ReceivedCallback","image":{"imageUrl":"u","zz":1},"text":{"message":"m"}}"#[..],
+        br#"{"type":"ReceivedCallback","text":{"message":"m"},"image":{"imageUrl":"u","zz":1}}"#,
+        br#"{"type":"ReceivedCallback","image":{"imageUrl":"u","zz":1},"text":{"message":"m"},"image":{"imageUrl":"v"}}"#,
+        br#"{"type":"ReceivedCallback","poll":{"q":1},"image":{"imageUrl":"u"}}"#,
+    ] {
+        assert!(agree(Family::HubMessage, body), "{}", String::from_utf8_lossy(body));
+    }
+    let event = crate::parse(
+        Family::HubMessage,
+        br#"{"type":"ReceivedCallback","image":{"imageUrl":"u","zz":1},"text":{"message":"m"}}"#,
+    )
+    .expect("parses");
+    let AnyEvent::HubMessage(crate::hub_message::Event::ZApi(
+        crate::hub_message::zapi::Callback::Received(cb),
+    )) = event
+    else {
+        panic!("not a received callback");
+    };
+    assert_eq!(cb.content.as_ref().map(|c| c.key()), Some("text"));
+    assert_eq!(
+        cb.extra["image"],
+        serde_json::json!({"imageUrl":"u","zz":1})
+    );
+}
+
+fn arb_json() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let key = prop::sample::select(vec!["type", "a", "t\"y", "}", "{", "[", "\\", "é", ""]);
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        "[\\PC\"\\\\{}\\[\\]]{0,8}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 32, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((key.clone(), inner), 0..5).prop_map(|entries| {
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), v))
+                        .collect(),
+                )
+            }),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// On any valid object, compact or pretty, the scan sees what a `Value` parse sees.
+    #[test]
+    fn the_top_level_scan_agrees_with_a_value_parse(
+        entries in prop::collection::vec((prop::sample::select(vec!["type", "a", "t\"y"]), arb_json()), 0..6),
+        pretty in any::<bool>(),
+    ) {
+        // Entries written by hand, so that repeated keys stay repeated.
+        let body = entries
+            .iter()
+            .map(|(k, v)| {
+                let v = if pretty { serde_json::to_string_pretty(v) } else { serde_json::to_string(v) };
+                format!("{}{}{}", serde_json::Value::from(*k), if pretty { " : " } else { ":" }, v.expect("serializes"))
+            })
+            .collect::<Vec<_>>()
+            .join(if pretty { ",\n  " } else { "," });
+        let body = format!("{{{body}}}");
+        let value: serde_json::Value = serde_json::from_str(&body).expect("valid JSON");
+        let seen = super::scan_top(body.as_bytes(), ["type", "a", "t\"y"]).expect("scans");
+        for (i, key) in ["type", "a", "t\"y"].into_iter().enumerate() {
+            prop_assert_eq!(&seen[i], &seen_in(&value, key));
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! timestamp is spelled `momment` (epoch ms) almost everywhere, `moment` in the poll
 //! examples and seconds in `DisconnectedCallback`; [`Moment`] accepts a number or a string.
 
+use hookwire_events_derive::Lossless;
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 
@@ -199,69 +200,57 @@ impl Content {
     const TYPED: &'static [&'static str] = &[
         "text", "image", "audio", "video", "document", "contact", "location", "sticker", "reaction",
     ];
+}
 
-    fn take_from(extra: &mut Object) -> Result<Option<Self>, ParseError> {
-        for key in Self::TYPED {
-            if let Some(v) = extra.remove(*key) {
-                let c = match *key {
-                    "text" => Self::Text(de::from_value(v, key)?),
-                    "image" => Self::Image(de::from_value(v, key)?),
-                    "audio" => Self::Audio(de::from_value(v, key)?),
-                    "video" => Self::Video(de::from_value(v, key)?),
-                    "document" => Self::Document(de::from_value(v, key)?),
-                    "contact" => Self::Contact(de::from_value(v, key)?),
-                    "location" => Self::Location(de::from_value(v, key)?),
-                    "sticker" => Self::Sticker(de::from_value(v, key)?),
-                    _ => Self::Reaction(de::from_value(v, key)?),
-                };
-                return Ok(Some(c));
-            }
-        }
-        for key in OTHER_CONTENT_KEYS {
-            if let Some(v) = extra.remove(*key) {
-                return Ok(Some(Self::Other(OtherContent {
-                    key: (*key).to_owned(),
-                    value: v,
-                })));
-            }
-        }
-        Ok(None)
+impl de::Keyed for Content {
+    fn rank(key: &str) -> Option<usize> {
+        Self::TYPED
+            .iter()
+            .chain(OTHER_CONTENT_KEYS)
+            .position(|k| *k == key)
     }
 
-    /// [`take_from`](Self::take_from) on the direct path: the same key, read from its raw
-    /// text. `Err(())` when the content does not parse (the reference path then reports it).
-    fn take_raw(object: &mut de::RawObject<'_>) -> Result<Option<Self>, ()> {
-        for key in Self::TYPED {
-            if let Some(v) = object.remove(key) {
-                let c = match *key {
-                    "text" => de::from_raw_object(v).map(Self::Text),
-                    "image" => de::from_raw_object(v).map(Self::Image),
-                    "audio" => de::from_raw_object(v).map(Self::Audio),
-                    "video" => de::from_raw_object(v).map(Self::Video),
-                    "document" => de::from_raw_object(v).map(Self::Document),
-                    "contact" => de::from_raw_object(v).map(Self::Contact),
-                    "location" => de::from_raw_object(v).map(Self::Location),
-                    "sticker" => de::from_raw_object(v).map(Self::Sticker),
-                    _ => de::from_raw_object(v).map(Self::Reaction),
-                };
-                return c.map(Some).ok_or(());
-            }
-        }
-        for key in OTHER_CONTENT_KEYS {
-            if let Some(v) = object.remove(key) {
-                let value = de::from_raw(v).ok_or(())?;
-                return Ok(Some(Self::Other(OtherContent {
-                    key: (*key).to_owned(),
-                    value,
-                })));
-            }
-        }
-        Ok(None)
+    fn deserialize_keyed<'de, D: serde::Deserializer<'de>>(
+        key: &str,
+        d: D,
+    ) -> Result<Self, D::Error> {
+        Ok(match key {
+            "text" => Self::Text(Deserialize::deserialize(d)?),
+            "image" => Self::Image(Deserialize::deserialize(d)?),
+            "audio" => Self::Audio(Deserialize::deserialize(d)?),
+            "video" => Self::Video(Deserialize::deserialize(d)?),
+            "document" => Self::Document(Deserialize::deserialize(d)?),
+            "contact" => Self::Contact(Deserialize::deserialize(d)?),
+            "location" => Self::Location(Deserialize::deserialize(d)?),
+            "sticker" => Self::Sticker(Deserialize::deserialize(d)?),
+            "reaction" => Self::Reaction(Deserialize::deserialize(d)?),
+            other => Self::Other(OtherContent {
+                key: other.to_owned(),
+                value: Value::deserialize(d)?,
+            }),
+        })
+    }
+
+    fn into_entry(self) -> (String, Value) {
+        let key = self.key().to_owned();
+        let value = match self {
+            Self::Text(c) => de::to_json(&c),
+            Self::Image(c) => de::to_json(&c),
+            Self::Audio(c) => de::to_json(&c),
+            Self::Video(c) => de::to_json(&c),
+            Self::Document(c) => de::to_json(&c),
+            Self::Contact(c) => de::to_json(&c),
+            Self::Location(c) => de::to_json(&c),
+            Self::Sticker(c) => de::to_json(&c),
+            Self::Reaction(c) => de::to_json(&c),
+            Self::Other(o) => o.value,
+        };
+        (key, value)
     }
 }
 
 /// `text` content.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct TextContent {
     /// `message`.
     #[serde(
@@ -305,7 +294,7 @@ pub struct TextContent {
 }
 
 /// `image` content.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct ImageContent {
     /// `mimeType`.
     #[serde(
@@ -374,7 +363,7 @@ pub struct ImageContent {
 }
 
 /// `audio` content.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct AudioContent {
     /// `ptt`.
     #[serde(
@@ -420,7 +409,7 @@ pub struct AudioContent {
 }
 
 /// `video` content.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct VideoContent {
     /// `videoUrl`.
     #[serde(
@@ -466,7 +455,7 @@ pub struct VideoContent {
 }
 
 /// `document` content.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct DocumentContent {
     /// `documentUrl`.
     #[serde(
@@ -521,7 +510,7 @@ pub struct DocumentContent {
 }
 
 /// `contact` content.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct ContactContent {
     /// `displayName`.
     #[serde(
@@ -552,7 +541,7 @@ pub struct ContactContent {
 }
 
 /// `location` content (coordinates kept as the exact JSON numbers).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct LocationContent {
     /// `longitude`.
     #[serde(
@@ -603,7 +592,7 @@ pub struct LocationContent {
 }
 
 /// `sticker` content.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct StickerContent {
     /// `stickerUrl`.
     #[serde(
@@ -627,7 +616,7 @@ pub struct StickerContent {
 }
 
 /// `reaction.referencedMessage`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct ReferencedMessage {
     /// `messageId`.
     #[serde(
@@ -665,7 +654,7 @@ pub struct ReferencedMessage {
 }
 
 /// `reaction` content.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct ReactionContent {
     /// `value`.
     #[serde(
@@ -703,7 +692,7 @@ pub struct ReactionContent {
 }
 
 /// `ReceivedCallback`: a message was received (or sent by me, with `fromMe`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct ReceivedCallback {
     /// `type`.
     #[serde(rename = "type")]
@@ -918,7 +907,8 @@ pub struct ReceivedCallback {
     )]
     pub request_method: Option<String>,
     /// The content object (`text`, `image`, ...), if the message has one.
-    #[serde(flatten, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    #[lossless(keyed)]
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub content: Option<Content>,
     /// Unknown fields, kept for a lossless round trip.
     #[serde(flatten)]
@@ -926,7 +916,7 @@ pub struct ReceivedCallback {
 }
 
 /// `DeliveryCallback`: a message I sent was delivered to WhatsApp.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct DeliveryCallback {
     /// `type`.
     #[serde(rename = "type")]
@@ -968,7 +958,7 @@ pub struct DeliveryCallback {
 }
 
 /// `MessageStatusCallback`: the status of messages changed.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct MessageStatusCallback {
     /// `type`.
     #[serde(rename = "type")]
@@ -1031,7 +1021,7 @@ pub struct MessageStatusCallback {
 }
 
 /// `ConnectedCallback`: the instance connected.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct ConnectedCallback {
     /// `type`.
     #[serde(rename = "type")]
@@ -1071,7 +1061,7 @@ pub struct ConnectedCallback {
 }
 
 /// `DisconnectedCallback`: the instance disconnected (`momment` is in SECONDS here).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct DisconnectedCallback {
     /// `type`.
     #[serde(rename = "type")]
@@ -1111,7 +1101,7 @@ pub struct DisconnectedCallback {
 }
 
 /// `PresenceChatCallback`: chat presence changed.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct PresenceChatCallback {
     /// `type`.
     #[serde(rename = "type")]
@@ -1152,7 +1142,7 @@ pub struct PresenceChatCallback {
 }
 
 /// A callback whose `type` this version does not know, kept whole.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Lossless)]
 pub struct UnknownCallback {
     /// `type`.
     #[serde(rename = "type")]
@@ -1275,11 +1265,7 @@ impl Callback {
     pub fn from_object(map: Object) -> Result<Self, ParseError> {
         let ty = de::required_str(&map, "type")?.to_ascii_lowercase();
         Ok(match ty.as_str() {
-            "receivedcallback" => {
-                let mut cb: ReceivedCallback = de::from_object(map, "")?;
-                cb.content = Content::take_from(&mut cb.extra)?;
-                Self::Received(Box::new(cb))
-            }
+            "receivedcallback" => Self::Received(Box::new(de::from_object(map, "")?)),
             "deliverycallback" => Self::Delivery(de::from_object(map, "")?),
             "messagestatuscallback" => Self::MessageStatus(de::from_object(map, "")?),
             "connectedcallback" => Self::Connected(de::from_object(map, "")?),
@@ -1294,23 +1280,17 @@ impl Callback {
         Self::from_object(de::into_object(value)?)
     }
 
-    /// The direct path of [`parse`]: `None` to leave the input to
-    /// [`from_value`](Self::from_value).
-    pub(crate) fn from_raw(mut object: de::RawObject<'_>) -> Option<Self> {
-        let ty = object.str("type")?.to_ascii_lowercase();
-        Some(match ty.as_str() {
-            "receivedcallback" => {
-                let content = Content::take_raw(&mut object).ok()?;
-                let mut cb: ReceivedCallback = object.into_typed()?;
-                cb.content = content;
-                Self::Received(Box::new(cb))
-            }
-            "deliverycallback" => Self::Delivery(object.into_typed()?),
-            "messagestatuscallback" => Self::MessageStatus(object.into_typed()?),
-            "connectedcallback" => Self::Connected(object.into_typed()?),
-            "disconnectedcallback" => Self::Disconnected(object.into_typed()?),
-            "presencechatcallback" => Self::PresenceChat(object.into_typed()?),
-            _ => Self::Unknown(object.into_typed()?),
+    /// The direct path of [`parse`] (one pass over the bytes), given the `type` at the top
+    /// level: `None` to leave the input to [`from_value`](Self::from_value).
+    pub(crate) fn from_bytes(bytes: &[u8], ty: &str) -> Option<Self> {
+        Some(match ty.to_ascii_lowercase().as_str() {
+            "receivedcallback" => Self::Received(Box::new(de::from_bytes(bytes)?)),
+            "deliverycallback" => Self::Delivery(de::from_bytes(bytes)?),
+            "messagestatuscallback" => Self::MessageStatus(de::from_bytes(bytes)?),
+            "connectedcallback" => Self::Connected(de::from_bytes(bytes)?),
+            "disconnectedcallback" => Self::Disconnected(de::from_bytes(bytes)?),
+            "presencechatcallback" => Self::PresenceChat(de::from_bytes(bytes)?),
+            _ => Self::Unknown(de::from_bytes(bytes)?),
         })
     }
 
@@ -1358,5 +1338,20 @@ crate::de::deserialize_via_value!(Callback);
 
 /// Parses a Z-API callback body.
 pub fn parse(bytes: &[u8]) -> Result<Callback, ParseError> {
-    de::parse_with(bytes, Callback::from_raw, Callback::from_value)
+    de::parse_direct(
+        bytes,
+        |b| {
+            de::read_by_first(
+                b,
+                "type",
+                |ty| Callback::from_bytes(b, ty),
+                Callback::event_type,
+            )
+            .or_else(|| {
+                let [ty] = de::scan_top(b, ["type"])?;
+                Callback::from_bytes(b, ty.as_str()?)
+            })
+        },
+        Callback::from_value,
+    )
 }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use hookwire_events_derive::Lossless;
 use serde::{Deserialize, Serialize};
 
 use crate::de::{self, Object, string_enum};
@@ -326,7 +327,7 @@ impl TargetRef {
 }
 
 /// An execution: a condition and the targets it calls, in order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Lossless)]
 #[serde(rename_all = "camelCase")]
 pub struct Execution {
     /// `condition`.

@@ -451,7 +451,7 @@ impl<'a> TopEntries<'a> {
         self.i += 1;
         loop {
             let at = self.i + memchr::memchr2(b'"', b'\\', self.b.get(self.i..)?)?;
-            if self.b[at] == b'"' {
+            if self.b.get(at) == Some(&b'"') {
                 self.i = at + 1;
                 return Some(());
             }

@@ -80,6 +80,10 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
         ));
     };
     let extra_ty = &extra.ty;
+    let extra_slot = fields
+        .iter()
+        .position(|f| matches!(f.role, Role::Extra))
+        .map(|j| format_ident!("__slot_{}", j));
 
     let mut slots = Vec::new();
     let mut arms = Vec::new();
@@ -137,10 +141,6 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
                         "Lossless: one keyed field at most",
                     ));
                 }
-                let extra_slot = fields
-                    .iter()
-                    .position(|f| matches!(f.role, Role::Extra))
-                    .map(|j| format_ident!("__slot_{}", j));
                 slots.push(quote! {
                     let mut #slot: crate::de::KeyedSlot<#inner> = crate::de::KeyedSlot::default();
                 });
@@ -161,10 +161,6 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
     let slot_names: Vec<_> = (0..fields.len())
         .map(|i| format_ident!("__slot_{}", i))
         .collect();
-    let extra_slot = fields
-        .iter()
-        .position(|f| matches!(f.role, Role::Extra))
-        .map(|j| format_ident!("__slot_{}", j));
     let expecting = format!("struct {name}");
     Ok(quote! {
         const _: () = {

@@ -1260,18 +1260,47 @@ pub enum Callback {
     Unknown(UnknownCallback),
 }
 
+/// The callback a `type` names (compared without regard to ASCII case, as Z-API's own
+/// spelling varies), shared by both parse paths.
+#[derive(Clone, Copy)]
+enum Kind {
+    Received,
+    Delivery,
+    MessageStatus,
+    Connected,
+    Disconnected,
+    PresenceChat,
+    Unknown,
+}
+
+impl Kind {
+    fn of(ty: &str) -> Self {
+        const NAMES: [(&str, Kind); 6] = [
+            ("ReceivedCallback", Kind::Received),
+            ("DeliveryCallback", Kind::Delivery),
+            ("MessageStatusCallback", Kind::MessageStatus),
+            ("ConnectedCallback", Kind::Connected),
+            ("DisconnectedCallback", Kind::Disconnected),
+            ("PresenceChatCallback", Kind::PresenceChat),
+        ];
+        NAMES
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(ty))
+            .map_or(Kind::Unknown, |(_, kind)| *kind)
+    }
+}
+
 impl Callback {
     /// Converts a parsed JSON object.
     pub fn from_object(map: Object) -> Result<Self, ParseError> {
-        let ty = de::required_str(&map, "type")?.to_ascii_lowercase();
-        Ok(match ty.as_str() {
-            "receivedcallback" => Self::Received(Box::new(de::from_object(map, "")?)),
-            "deliverycallback" => Self::Delivery(de::from_object(map, "")?),
-            "messagestatuscallback" => Self::MessageStatus(de::from_object(map, "")?),
-            "connectedcallback" => Self::Connected(de::from_object(map, "")?),
-            "disconnectedcallback" => Self::Disconnected(de::from_object(map, "")?),
-            "presencechatcallback" => Self::PresenceChat(de::from_object(map, "")?),
-            _ => Self::Unknown(de::from_object(map, "")?),
+        Ok(match Kind::of(de::required_str(&map, "type")?) {
+            Kind::Received => Self::Received(Box::new(de::from_object(map, "")?)),
+            Kind::Delivery => Self::Delivery(de::from_object(map, "")?),
+            Kind::MessageStatus => Self::MessageStatus(de::from_object(map, "")?),
+            Kind::Connected => Self::Connected(de::from_object(map, "")?),
+            Kind::Disconnected => Self::Disconnected(de::from_object(map, "")?),
+            Kind::PresenceChat => Self::PresenceChat(de::from_object(map, "")?),
+            Kind::Unknown => Self::Unknown(de::from_object(map, "")?),
         })
     }
 
@@ -1283,14 +1312,14 @@ impl Callback {
     /// The direct path of [`parse`] (one pass over the bytes), given the `type` at the top
     /// level: `None` to leave the input to [`from_value`](Self::from_value).
     pub(crate) fn from_bytes(bytes: &[u8], ty: &str) -> Option<Self> {
-        Some(match ty.to_ascii_lowercase().as_str() {
-            "receivedcallback" => Self::Received(Box::new(de::from_bytes(bytes)?)),
-            "deliverycallback" => Self::Delivery(de::from_bytes(bytes)?),
-            "messagestatuscallback" => Self::MessageStatus(de::from_bytes(bytes)?),
-            "connectedcallback" => Self::Connected(de::from_bytes(bytes)?),
-            "disconnectedcallback" => Self::Disconnected(de::from_bytes(bytes)?),
-            "presencechatcallback" => Self::PresenceChat(de::from_bytes(bytes)?),
-            _ => Self::Unknown(de::from_bytes(bytes)?),
+        Some(match Kind::of(ty) {
+            Kind::Received => Self::Received(Box::new(de::from_bytes(bytes)?)),
+            Kind::Delivery => Self::Delivery(de::from_bytes(bytes)?),
+            Kind::MessageStatus => Self::MessageStatus(de::from_bytes(bytes)?),
+            Kind::Connected => Self::Connected(de::from_bytes(bytes)?),
+            Kind::Disconnected => Self::Disconnected(de::from_bytes(bytes)?),
+            Kind::PresenceChat => Self::PresenceChat(de::from_bytes(bytes)?),
+            Kind::Unknown => Self::Unknown(de::from_bytes(bytes)?),
         })
     }
 
